@@ -1,0 +1,1 @@
+"""Diabetes progression model: data, training, tracking and deployment."""

@@ -1,0 +1,85 @@
+"""Project settings: defaults < invoke.yaml (`project:`) < environment < flags, read once, passed down."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from diabetes_model.errors import UserError
+
+DIABETES_FEATURES = ("age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the data and the tracking store live, and what the model is called."""
+
+    data_path: str = "data/diabetes.csv"
+    target: str = "target"
+    # The columns `invoke data` expects besides the target; empty accepts any numeric columns.
+    features: tuple[str, ...] = DIABETES_FEATURES
+    experiment_name: str = "diabetes"
+    model_name: str = "diabetes-model"
+    # Empty means the project's own SQLite store under mlruns/; MLFLOW_TRACKING_URI overrides it.
+    tracking_uri: str = ""
+    test_size: float = 0.2
+    random_state: int = 42
+    hyperparameters: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_sources(
+        cls,
+        config: Mapping[str, Any] | None = None,
+        environ: Mapping[str, str] | None = None,
+        flags: Mapping[str, Any] | None = None,
+    ) -> Settings:
+        """Merge the sources in order of precedence; unknown keys and wrong types are errors."""
+        values: dict[str, Any] = {}
+        values.update(_checked(config or {}, "invoke.yaml (project:)"))
+        tracking_uri = (environ or {}).get("MLFLOW_TRACKING_URI")
+        if tracking_uri:
+            values["tracking_uri"] = tracking_uri
+        values.update(_checked({k: v for k, v in (flags or {}).items() if v is not None}, "flags"))
+        return cls(**values)
+
+    def resolve(self, root: Path) -> Settings:
+        """Make the data path absolute against the project root."""
+        path = Path(self.data_path)
+        return dataclasses.replace(self, data_path=str(path if path.is_absolute() else root / path))
+
+    def tracking_uri_for(self, root: Path) -> str:
+        """The tracking store to use: the configured one, else SQLite inside the project."""
+        return self.tracking_uri or f"sqlite:///{(root / 'mlruns' / 'mlflow.db').as_posix()}"
+
+
+def _checked(values: Mapping[str, Any], source: str) -> dict[str, Any]:
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    checked: dict[str, Any] = {}
+    for key, value in values.items():
+        name = key.replace("-", "_")
+        if name not in fields:
+            raise UserError(
+                f"unknown setting '{key}' in {source}; known settings: {', '.join(sorted(fields))}"
+            )
+        checked[name] = _coerce(name, value, fields[name].default, source)
+    return checked
+
+
+def _coerce(name: str, value: Any, default: Any, source: str) -> Any:
+    # The defaults carry the types; invoke's INVOKE_* variables arrive as strings.
+    try:
+        if isinstance(default, tuple):
+            items = value.split(",") if isinstance(value, str) else list(value)
+            return tuple(str(item).strip() for item in items if str(item).strip())
+        if isinstance(default, bool):
+            return value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes"}
+        if isinstance(default, int | float | str):
+            return type(default)(value)
+        if isinstance(value, Mapping):
+            return dict(value)
+    except (TypeError, ValueError):
+        pass
+    raise UserError(f"setting '{name}' in {source} has an invalid value {value!r}; fix it there")

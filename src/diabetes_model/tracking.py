@@ -1,0 +1,101 @@
+"""MLflow edge: the tracking store, what a training run logs, and the model registry."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+# The logged model needs only these to load and predict; exact versions make it reproducible.
+MODEL_REQUIREMENTS = ("mlflow", "scikit-learn", "numpy", "pandas", "scipy", "skops")
+# MLflow saves scikit-learn models with skops, which loads only types it is told to trust. These are
+# the ones a HistGradientBoosting pipeline holds; we write the file ourselves, so we trust them.
+SKOPS_TRUSTED_TYPES = [
+    "numpy.dtype",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+]
+
+
+@dataclass(frozen=True)
+class LoggedRun:
+    run_id: str
+    experiment_id: str
+    model_uri: str
+    registered_version: str | None
+
+
+def pinned_requirements(distributions: tuple[str, ...] = MODEL_REQUIREMENTS) -> list[str]:
+    return [f"{name}=={importlib.metadata.version(name)}" for name in distributions]
+
+
+def use_store(tracking_uri: str, experiment_name: str) -> str:
+    """Point MLflow at the store and make sure the experiment exists; returns its id.
+
+    For the project's own SQLite store the artifacts sit beside the database, so the whole store
+    is one folder that `invoke ui` can serve and a user can delete.
+    """
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    experiment = mlflow.get_experiment_by_name(experiment_name)
+    if experiment is not None:
+        return experiment.experiment_id
+    artifact_location = None
+    database = _sqlite_path(tracking_uri)
+    if database is not None:
+        database.parent.mkdir(parents=True, exist_ok=True)
+        artifact_location = (database.parent / "artifacts").resolve().as_uri()
+    return mlflow.create_experiment(experiment_name, artifact_location=artifact_location)
+
+
+def log_training_run(
+    *,
+    experiment_id: str,
+    params: Mapping[str, Any],
+    metrics: Mapping[str, float],
+    tags: Mapping[str, str],
+    pipeline: Any,
+    input_example: Any,
+    predictions: Any,
+    figure: Any,
+    registered_model_name: str | None,
+) -> LoggedRun:
+    """Log one finished training; register the model only once everything else is logged."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    with mlflow.start_run(experiment_id=experiment_id) as run:
+        mlflow.log_params(params)
+        mlflow.log_metrics(metrics)
+        mlflow.set_tags(tags)
+        mlflow.log_figure(figure, "diagnostics.png")
+        info = mlflow.sklearn.log_model(
+            pipeline,
+            name="model",
+            signature=infer_signature(input_example, predictions),
+            input_example=input_example.head(5),
+            pip_requirements=pinned_requirements(),
+            skops_trusted_types=SKOPS_TRUSTED_TYPES,
+        )
+    # Leaving the block marks the run FINISHED; a failure above marks it FAILED and never registers.
+    version = None
+    if registered_model_name:
+        registered = mlflow.register_model(info.model_uri, registered_model_name, tags=dict(tags))
+        version = registered.version
+    return LoggedRun(run.info.run_id, experiment_id, info.model_uri, version)
+
+
+def ui_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
+    if urlsplit(tracking_uri).scheme in {"http", "https"}:
+        base = tracking_uri.rstrip("/")
+    else:
+        base = "http://localhost:5000"
+    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
+
+
+def _sqlite_path(tracking_uri: str) -> Path | None:
+    prefix = "sqlite:///"
+    return Path(tracking_uri[len(prefix) :]) if tracking_uri.startswith(prefix) else None

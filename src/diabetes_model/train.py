@@ -1,0 +1,155 @@
+"""Training entry point: `python -m diabetes_model.train --data FILE`, the same command locally and
+in an Azure ML job. MLflow decides where the run goes (MLFLOW_TRACKING_URI; Azure ML sets it)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from diabetes_model.errors import UserError
+from diabetes_model.settings import Settings
+
+DEFAULTS = Settings()
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    pipeline: Any
+    hyperparameters: dict[str, Any]
+    metrics: dict[str, float]
+    x_train: Any
+    y_test: Any
+    test_predictions: Any
+    train_predictions: Any
+
+
+def fit_and_evaluate(
+    frame: Any, target: str, hyperparameters: dict[str, Any], test_size: float, random_state: int
+) -> TrainingResult:
+    """Split, fit and score, all in memory: nothing is logged unless this succeeds."""
+    from sklearn.model_selection import train_test_split
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from diabetes_model.data import split_xy
+    from diabetes_model.model import DEFAULT_HYPERPARAMETERS, build_pipeline, regression_metrics
+
+    if not 0 < test_size < 1:
+        raise UserError(f"--test-size must be between 0 and 1, got {test_size}")
+    features, labels = split_xy(frame, target)
+    x_train, x_test, y_train, y_test = train_test_split(
+        features, labels, test_size=test_size, random_state=random_state
+    )
+    pipeline = build_pipeline(hyperparameters, random_state)
+    try:
+        pipeline.fit(x_train, y_train)
+    except InvalidParameterError as error:
+        raise UserError(f"invalid hyperparameter: {error}; fix the flag or --param") from None
+    train_predictions = pipeline.predict(x_train)
+    test_predictions = pipeline.predict(x_test)
+    metrics = {
+        **regression_metrics(y_train.to_numpy(), train_predictions).as_dict("train"),
+        **regression_metrics(y_test.to_numpy(), test_predictions).as_dict("test"),
+    }
+    return TrainingResult(
+        pipeline=pipeline,
+        hyperparameters={**DEFAULT_HYPERPARAMETERS, **hyperparameters},
+        metrics=metrics,
+        x_train=x_train,
+        y_test=y_test.to_numpy(),
+        test_predictions=test_predictions,
+        train_predictions=train_predictions,
+    )
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not a usage dump
+        self.exit(2, f"error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m diabetes_model.train", description=__doc__)
+    parser.add_argument("--data", required=True, type=Path, help="training CSV")
+    parser.add_argument("--target", default=DEFAULTS.target, help="target column")
+    parser.add_argument("--experiment", default=DEFAULTS.experiment_name, help="MLflow experiment")
+    parser.add_argument(
+        "--model-name", default=DEFAULTS.model_name, help="registered model name"
+    )
+    parser.add_argument(
+        "--no-register", action="store_true", help="log the model but do not register it"
+    )
+    parser.add_argument("--test-size", type=float, default=DEFAULTS.test_size, help="test fraction")
+    parser.add_argument("--random-state", type=int, default=DEFAULTS.random_state, help="seed")
+    parser.add_argument("--learning-rate", type=float, help="boosting learning rate")
+    parser.add_argument("--max-iter", type=int, help="number of boosting iterations")
+    parser.add_argument("--max-depth", type=int, help="maximum depth of each tree")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="any other HistGradientBoostingRegressor parameter (repeatable)",
+    )
+    return parser
+
+
+def hyperparameters_from(args: argparse.Namespace) -> dict[str, Any]:
+    from diabetes_model.model import parse_param_pairs
+
+    named = {
+        "learning_rate": args.learning_rate,
+        "max_iter": args.max_iter,
+        "max_depth": args.max_depth,
+    }
+    return {**parse_param_pairs(args.param), **{k: v for k, v in named.items() if v is not None}}
+
+
+def run(args: argparse.Namespace, tracking_uri: str | None) -> int:
+    from diabetes_model import tracking
+    from diabetes_model.dataset import load_dataset
+    from diabetes_model.lineage import collect_lineage
+    from diabetes_model.plots import diagnostics_figure
+
+    hyperparameters = hyperparameters_from(args)
+    frame = load_dataset(args.data, args.target)
+    result = fit_and_evaluate(frame, args.target, hyperparameters, args.test_size, args.random_state)
+    lineage = collect_lineage(args.data, len(frame))
+
+    if tracking_uri is None:
+        tracking_uri = DEFAULTS.tracking_uri_for(Path.cwd())
+    experiment_id = tracking.use_store(tracking_uri, args.experiment)
+    logged = tracking.log_training_run(
+        experiment_id=experiment_id,
+        params={**result.hyperparameters, "test_size": args.test_size, "random_state": args.random_state,
+                "target": args.target},
+        metrics=result.metrics,
+        tags=lineage.as_tags(),
+        pipeline=result.pipeline,
+        input_example=result.x_train,
+        predictions=result.train_predictions,
+        figure=diagnostics_figure(result.y_test, result.test_predictions, f"{args.model_name} (test set)"),
+        registered_model_name=None if args.no_register else args.model_name,
+    )
+
+    print(f"run {logged.run_id} in experiment '{args.experiment}'")
+    print("  " + "  ".join(f"{name} {value:.4g}" for name, value in sorted(result.metrics.items())))
+    if logged.registered_version:
+        print(f"registered model '{args.model_name}' version {logged.registered_version}")
+    print(f"open it: invoke ui, then {tracking.ui_url(tracking_uri, experiment_id, logged.run_id)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args, os.environ.get("MLFLOW_TRACKING_URI") or None)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

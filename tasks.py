@@ -1,0 +1,179 @@
+"""Project tasks: `invoke --list` shows them, `invoke --help TASK` explains every flag.
+
+Only invoke and the standard library are imported here, so listing tasks stays instant; each task
+imports what it needs and hands the work to the `diabetes_model` package.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from invoke import Context, Exit, task
+
+ROOT = Path(__file__).resolve().parent
+
+
+def _settings(c: Context, **flags):
+    from diabetes_model.settings import Settings
+
+    config = c.config.get("project", {})
+    return Settings.from_sources(dict(config), os.environ, flags).resolve(ROOT)
+
+
+def _fail_on_user_error(function, *args, **kwargs):
+    """Expected failures end as one line and a non-zero exit, not a traceback."""
+    from diabetes_model.errors import UserError
+
+    try:
+        return function(*args, **kwargs)
+    except UserError as error:
+        raise Exit(f"error: {error}", code=1) from None
+
+
+# --- local loop ---
+
+
+@task(
+    help={
+        "source": "CSV to fetch instead of the bundled diabetes data: an http(s) URL or a file path",
+        "sha256": "expected SHA-256 of the source (required for URLs); a verified copy is reused",
+        "output": "where to write the CSV (default: project.data_path in invoke.yaml)",
+        "timeout": "seconds to wait for the server before giving up",
+    }
+)
+def data(c: Context, source: str = "", sha256: str = "", output: str = "", timeout: float = 30.0):
+    """Put the training data under data/: the bundled diabetes set, or a verified CSV."""
+    from diabetes_model import dataset
+
+    settings = _settings(c, data_path=output or None)
+    dest = Path(settings.data_path)
+    if source:
+        info = _fail_on_user_error(
+            dataset.fetch_dataset,
+            source,
+            dest,
+            settings.target,
+            settings.features,
+            sha256=sha256 or None,
+            timeout=timeout,
+        )
+    else:
+        info = _fail_on_user_error(dataset.write_bundled_dataset, dest, settings.target)
+    action = "wrote" if info.fetched else "already up to date:"
+    print(f"{action} {_shown(info.path)} ({info.rows} rows, sha256 {info.sha256})")
+
+
+@task(
+    help={
+        "data": "training CSV (default: project.data_path in invoke.yaml)",
+        "learning_rate": "boosting learning rate",
+        "max_iter": "number of boosting iterations",
+        "max_depth": "maximum depth of each tree",
+        "param": "any other estimator parameter as NAME=VALUE (repeatable)",
+        "experiment": "MLflow experiment (default: project.experiment_name)",
+        "no_register": "log the model without registering a new version",
+    },
+    iterable=["param"],
+)
+def train(
+    c: Context,
+    data: str = "",
+    learning_rate: float | None = None,
+    max_iter: int | None = None,
+    max_depth: int | None = None,
+    param: list[str] | None = None,
+    experiment: str = "",
+    no_register: bool = False,
+):
+    """Train the model locally with MLflow tracking and register it."""
+    settings = _settings(c, data_path=data or None, experiment_name=experiment or None)
+    args = ["--data", _shown(Path(settings.data_path))]
+    args += ["--target", settings.target, "--experiment", settings.experiment_name]
+    args += ["--model-name", settings.model_name, "--test-size", str(settings.test_size)]
+    args += ["--random-state", str(settings.random_state)]
+    for flag, value in (
+        ("--learning-rate", learning_rate),
+        ("--max-iter", max_iter),
+        ("--max-depth", max_depth),
+    ):
+        if value is not None:
+            args += [flag, str(value)]
+    for pair in param or []:
+        args += ["--param", pair]
+    if no_register:
+        args.append("--no-register")
+    env = {"MLFLOW_TRACKING_URI": settings.tracking_uri_for(ROOT)}
+    command = shlex.join([sys.executable, "-m", "diabetes_model.train", *args])
+    _run_or_exit(c, command, env=env)
+
+
+@task(
+    help={
+        "port": "port to listen on (Codespaces forwards 5000)",
+        "host": "interface to bind; 0.0.0.0 so a container's forwarded port reaches it",
+    }
+)
+def ui(c: Context, port: int = 5000, host: str = "0.0.0.0"):
+    """Open the MLflow UI on the project's tracking store."""
+    settings = _settings(c)
+    uri = settings.tracking_uri_for(ROOT)
+    command = ["mlflow", "ui", "--backend-store-uri", uri, "--host", host, "--port", str(port)]
+    command += _forwarded_host_flags(port)
+    print(f"MLflow UI on http://localhost:{port} (store: {uri})")
+    _run_or_exit(c, shlex.join(command))
+
+
+def _forwarded_host_flags(port: int) -> list[str]:
+    # MLflow refuses Host headers other than localhost unless told (DNS-rebinding protection); a
+    # codespace's browser tab reaches it as <codespace>-<port>.<forwarding domain>.
+    name = os.environ.get("CODESPACE_NAME")
+    domain = os.environ.get("GITHUB_CODESPACES_PORT_FORWARDING_DOMAIN")
+    if not (name and domain):
+        return []
+    forwarded = f"{name}-{port}.{domain}"
+    return [
+        "--allowed-hosts",
+        f"localhost,localhost:{port},127.0.0.1:{port},{forwarded}",
+        "--cors-allowed-origins",
+        f"https://{forwarded},http://localhost:{port}",
+    ]
+
+
+@task(help={"k": "only run tests matching this expression", "x": "stop at the first failure"})
+def test(c: Context, k: str = "", x: bool = False):
+    """Run the whole test suite (the README's test command)."""
+    command = [sys.executable, "-m", "pytest"]
+    if k:
+        command += ["-k", k]
+    if x:
+        command.append("-x")
+    _run_or_exit(c, shlex.join(command))
+
+
+@task
+def lint(c: Context):
+    """Run every pre-commit hook on all files: ruff, nbstripout, YAML/JSON/TOML, secrets."""
+    with c.cd(str(ROOT)):
+        result = c.run("pre-commit run --all-files --show-diff-on-failure", warn=True)
+    if result is None or not result.ok:
+        raise Exit("lint failed: fix the findings above (ruff format fixes its own), then re-run")
+
+
+def _run_or_exit(c: Context, command: str, **kwargs) -> None:
+    """Run a command from the project root; on failure exit with its code, adding no noise: the
+    command has already said what went wrong."""
+    with c.cd(str(ROOT)):
+        result = c.run(command, warn=True, **kwargs)
+    if result is not None and not result.ok:
+        raise Exit(code=result.exited)
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the project when it is inside it, for short commands and messages."""
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
