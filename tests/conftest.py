@@ -1,0 +1,32 @@
+"""Shared fixtures: every test gets its own MLflow store under tmp_path and no network."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def isolated_mlflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point MLflow at a store inside tmp_path (created only if a test uses it)."""
+    uri = f"sqlite:///{(tmp_path / 'mlruns' / 'mlflow.db').as_posix()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    monkeypatch.setenv("DO_NOT_TRACK", "true")
+    if "mlflow" in sys.modules:  # an earlier test in this process may have set it globally
+        sys.modules["mlflow"].set_tracking_uri(uri)
+    return uri
+
+
+@pytest.fixture(scope="session")
+def diabetes_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled diabetes data as `invoke data` writes it."""
+    from diabetes_model.dataset import write_bundled_dataset
+
+    path = tmp_path_factory.mktemp("data") / "diabetes.csv"
+    write_bundled_dataset(path, "target")
+    return path
