@@ -1,0 +1,263 @@
+"""The GitHub Actions workflows and dependabot.yml: actionlint, the schemas check-jsonschema ships,
+and the rules this project sets (least privilege, concurrency, timeouts, OIDC, the same invoke tasks
+that people run)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import subprocess
+from functools import cache
+from pathlib import Path
+
+import pytest
+import yaml
+from external_tools import actionlint, check_jsonschema
+
+from diabetes_model import github_secrets
+
+ROOT = Path(__file__).resolve().parents[1]
+GITHUB = ROOT / ".github"
+WORKFLOWS = sorted((GITHUB / "workflows").glob("*.yml"))
+AZURE_LOGIN = "azure/login@v2"
+
+
+def load(path: Path) -> dict:
+    # PyYAML reads the key `on` as True (YAML 1.1); give it back its name.
+    document = yaml.safe_load(path.read_text())
+    if True in document:
+        document["on"] = document.pop(True)
+    return document
+
+
+def workflow(name: str) -> dict:
+    return load(GITHUB / "workflows" / name)
+
+
+def steps(document: dict) -> list[dict]:
+    return [step for job in document["jobs"].values() for step in job.get("steps", [])]
+
+
+def run_lines(document: dict) -> list[str]:
+    return [line.strip() for step in steps(document) for line in step.get("run", "").splitlines()]
+
+
+def index_of(document: dict, predicate) -> int:
+    found = [i for i, step in enumerate(steps(document)) if predicate(step)]
+    assert found, "step not found"
+    return found[0]
+
+
+# --- the tools -------------------------------------------------------------------------------
+
+
+def test_workflows_pass_actionlint():
+    done = subprocess.run(
+        [*actionlint(), ".github/workflows/*.yml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"Checking {len(WORKFLOWS)} workflow file(s)" in done.stdout
+
+
+def test_actionlint_catches_a_mistake(tmp_path):
+    folder = tmp_path / ".github" / "workflows"
+    folder.mkdir(parents=True)
+    shutil.copy(GITHUB / "workflows" / "train.yml", folder / "train.yml")
+    text = (folder / "train.yml").read_text().replace("client-id:", "clientid:", 1)
+    (folder / "train.yml").write_text(text)
+
+    done = subprocess.run(
+        [*actionlint(), ".github/workflows/*.yml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert done.returncode != 0
+    assert "clientid" in done.stdout
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_matches_the_github_workflows_schema(path):
+    argv = [*check_jsonschema(), "--builtin-schema", "vendor.github-workflows", str(path)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_dependabot_matches_its_schema():
+    argv = [*check_jsonschema(), "--builtin-schema", "vendor.dependabot"]
+    done = subprocess.run(
+        [*argv, str(GITHUB / "dependabot.yml")], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_dependabot_schema_check_rejects_an_unknown_ecosystem(tmp_path):
+    broken = tmp_path / "dependabot.yml"
+    broken.write_text(
+        (GITHUB / "dependabot.yml")
+        .read_text()
+        .replace("package-ecosystem: pip", "package-ecosystem: pipx")
+    )
+    argv = [*check_jsonschema(), "--builtin-schema", "vendor.dependabot", str(broken)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+
+
+# --- rules for every workflow ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_has_least_privilege_permissions_concurrency_and_timeouts(path):
+    document = load(path)
+    assert document["permissions"] == {"contents": "read"}, "default to read-only at the top"
+    assert document["concurrency"]["group"]
+    for name, job in document["jobs"].items():
+        assert isinstance(job.get("timeout-minutes"), int), f"{path.name}: {name} has no timeout"
+        granted = job.get("permissions", document["permissions"])
+        writes = {scope for scope, level in granted.items() if level == "write"}
+        uses_login = any(step.get("uses") == AZURE_LOGIN for step in job.get("steps", []))
+        assert writes == ({"id-token"} if uses_login else set()), f"{path.name}: {name} {writes}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_azure_login_uses_oidc_ids_never_a_stored_credential(path):
+    for step in steps(load(path)):
+        if step.get("uses", "").startswith("azure/login"):
+            assert step["uses"] == AZURE_LOGIN
+            assert set(step["with"]) == {"client-id", "tenant-id", "subscription-id"}
+            for key, value in step["with"].items():
+                name = key.replace("-", "_").upper()
+                name = f"AZURE_{name}" if not name.startswith("AZURE_") else name
+                assert value == f"${{{{ secrets.{name} || vars.{name} }}}}", key
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflows_read_only_the_secrets_and_variables_that_invoke_github_secrets_sets(path):
+    known = set(github_secrets.WORKFLOW_SECRETS) | set(github_secrets.WORKFLOW_VARIABLES)
+    used = set(re.findall(r"\b(?:secrets|vars)\.([A-Z_]+)", path.read_text()))
+    # AZURE_CREDENTIALS appears only in the comment that documents the non-OIDC fallback.
+    assert used - {"AZURE_CREDENTIALS"} <= known
+    code = "\n".join(
+        line for line in path.read_text().splitlines() if not line.lstrip().startswith("#")
+    )
+    assert "AZURE_CREDENTIALS" not in code
+
+
+# --- ci.yml ----------------------------------------------------------------------------------
+
+
+def test_ci_lints_and_tests_every_pull_request_and_push_without_azure():
+    ci = workflow("ci.yml")
+    assert {"pull_request", "push"} <= set(ci["on"])
+    lines = run_lines(ci)
+    assert 'python -m pip install -e ".[dev]"' in lines
+    assert lines.index("invoke lint") < lines.index("invoke test")
+    text = (GITHUB / "workflows" / "ci.yml").read_text()
+    assert "azure/login" not in text and "secrets." not in text
+
+
+def test_ci_caches_its_dependencies():
+    ci = workflow("ci.yml")
+    python = next(s for s in steps(ci) if s.get("uses", "").startswith("actions/setup-python"))
+    assert python["with"]["cache"] == "pip"
+    assert any(s.get("uses", "").startswith("actions/cache") for s in steps(ci))
+
+
+def test_ci_installs_the_tools_the_tests_need():
+    lines = run_lines(workflow("ci.yml"))
+    assert "npm ci --prefix tests/tools --no-audit --no-fund" in lines
+    assert any("apt-get install -y shellcheck" in line for line in lines)
+
+
+# --- train.yml -------------------------------------------------------------------------------
+
+
+def test_train_runs_on_push_to_main_and_on_demand():
+    train = workflow("train.yml")
+    assert train["on"]["push"]["branches"] == ["main"]
+    assert "workflow_dispatch" in train["on"]
+
+
+def test_train_takes_tokens_right_after_login_before_the_long_wait():
+    train = workflow("train.yml")
+    login = index_of(train, lambda s: s.get("uses") == AZURE_LOGIN)
+    tokens = index_of(train, lambda s: "az account get-access-token" in s.get("run", ""))
+    submit = index_of(train, lambda s: "invoke train --remote --stream" in s.get("run", ""))
+    assert tokens == login + 1
+    assert tokens < submit
+    extension = index_of(train, lambda s: "az extension add --name ml" in s.get("run", ""))
+    assert extension < submit
+
+
+def test_train_registers_the_model_of_the_job_it_ran():
+    train = workflow("train.yml")
+    job_steps = steps(train)
+    submit = index_of(train, lambda s: "invoke train --remote --stream" in s.get("run", ""))
+    register = index_of(train, lambda s: "invoke register --remote --job" in s.get("run", ""))
+    assert submit < register
+    assert job_steps[submit]["id"] == "train"
+    assert "steps.train.outputs.job" in job_steps[register]["env"]["JOB"]
+    assert "if" not in job_steps[register], "register only when training succeeded"
+
+
+# --- deploy.yml ------------------------------------------------------------------------------
+
+
+def test_deploy_runs_on_demand_or_after_a_successful_training_through_an_approved_environment():
+    deploy = workflow("deploy.yml")
+    assert "workflow_dispatch" in deploy["on"]
+    run = deploy["on"]["workflow_run"]
+    assert run["workflows"] == [workflow("train.yml")["name"]]
+    assert run["types"] == ["completed"]
+    job = deploy["jobs"]["deploy"]
+    assert "github.event.workflow_run.conclusion == 'success'" in job["if"]
+    assert job["environment"] == "production"
+    assert any(line.startswith("invoke deploy") for line in run_lines(deploy))
+
+
+# --- one set of commands: the workflows call tasks that exist, with flags they take ---------
+
+
+@cache
+def task_flags() -> dict[str, set[str]]:
+    spec = importlib.util.spec_from_file_location("project_tasks", ROOT / "tasks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    from invoke import Collection
+
+    collection = Collection.from_module(module)
+    return {
+        name: {
+            f"--{n}" for arg in collection[name].get_arguments() for n in arg.names if len(n) > 1
+        }
+        for name in collection.task_names
+    }
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_every_invoke_command_in_a_workflow_is_a_task_with_those_flags(path):
+    calls = [
+        re.match(r"invoke ([\w-]+)(.*)", line)
+        for line in run_lines(load(path))
+        if line.startswith("invoke ")
+    ]
+    assert calls, f"{path.name} calls no invoke task"
+    for call in calls:
+        name, rest = call[1], call[2]
+        assert name in task_flags(), f"{path.name}: no task {name!r} in tasks.py"
+        flags = set(re.findall(r"(?<![\w-])--[a-z][\w-]*", rest))
+        assert flags <= task_flags()[name], (
+            f"{path.name}: invoke {name} has no {flags - task_flags()[name]}"
+        )
+
+
+def test_dependabot_updates_pip_actions_and_the_devcontainer():
+    updates = load(GITHUB / "dependabot.yml")["updates"]
+    assert {"pip", "github-actions", "devcontainers"} <= {u["package-ecosystem"] for u in updates}
