@@ -1,0 +1,1 @@
+"""Serving: the Azure ML scoring script, the local inference server, and the online deployment."""

@@ -1,0 +1,185 @@
+"""Serve a registered model on this machine with Azure ML's inference server, and call it.
+
+`invoke serve` resolves a version in the local MLflow registry, copies it to
+`outputs/serving/models/NAME/VERSION` (what Azure ML mounts as AZUREML_MODEL_DIR), and runs
+azmlinfsrv with `score.py`, bound to the loopback address. `invoke predict` posts rows to it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from diabetes_model.errors import UserError
+from diabetes_model.serving import score
+
+SCORE_SCRIPT = Path(score.__file__).resolve()
+DEFAULT_PORT = 5001  # azmlinfsrv's own default
+DEFAULT_HOST = "127.0.0.1"
+MODELS_DIR = Path("outputs") / "serving" / "models"
+INPUT_LOG = Path("outputs") / "serving" / "inputs.jsonl"
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A registered model version."""
+
+    name: str
+    version: str
+
+    def __str__(self) -> str:
+        return f"{self.name}/{self.version}"
+
+
+@dataclass(frozen=True)
+class ServerPlan:
+    """The command that starts the inference server, and the environment it needs."""
+
+    argv: tuple[str, ...]
+    env: Mapping[str, str]
+    url: str
+
+    @property
+    def command(self) -> str:
+        import shlex
+
+        return shlex.join(self.argv)
+
+
+def parse_model_ref(text: str) -> ModelRef:
+    """'NAME/VERSION' -> ModelRef; anything else is a user error."""
+    name, _, version = text.rpartition("/")
+    if not name or not version.isdigit():
+        raise UserError(f"--model '{text}' is not NAME/VERSION (for example diabetes-model/3)")
+    return ModelRef(name, version)
+
+
+def latest_version(tracking_uri: str, model_name: str) -> ModelRef:
+    """The newest version of `model_name` in the MLflow registry at `tracking_uri`."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    versions = client.search_model_versions(f"name = '{model_name}'")
+    if not versions:
+        raise UserError(
+            f"no registered versions of '{model_name}' in {tracking_uri}: run `invoke train` first"
+        )
+    newest = max(versions, key=lambda version: int(version.version))
+    return ModelRef(model_name, str(newest.version))
+
+
+def download_model(tracking_uri: str, ref: ModelRef, models_dir: Path) -> Path:
+    """Copy a registered version to `models_dir/NAME/VERSION`, replacing an older copy.
+
+    Copied afresh every time: a new store may reuse a version number for a different model.
+    """
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    target = models_dir / ref.name / ref.version
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{ref.version}-", dir=target.parent))
+    try:
+        mlflow.artifacts.download_artifacts(
+            f"models:/{ref.name}/{ref.version}",
+            dst_path=str(partial),
+            tracking_uri=tracking_uri,
+            registry_uri=tracking_uri,
+        )
+        shutil.rmtree(target, ignore_errors=True)
+        partial.rename(target)
+    except MlflowException as error:
+        raise UserError(
+            f"cannot load model {ref} from {tracking_uri} ({error.message.splitlines()[0]}); "
+            "list versions with `invoke ui`"
+        ) from None
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return target
+
+
+def server_plan(
+    model_dir: Path,
+    port: int = DEFAULT_PORT,
+    host: str = DEFAULT_HOST,
+    input_log: Path | None = None,
+    workers: int = 1,
+    python: str = sys.executable,
+) -> ServerPlan:
+    """How to run azmlinfsrv with score.py on `model_dir`, as a managed online endpoint runs it."""
+    if not 0 < port < 65536:
+        raise UserError(f"--port {port} is not a TCP port: pick one from 1 to 65535")
+    if workers < 1:
+        raise UserError(f"--workers {workers} must be at least 1")
+    argv = (
+        python,
+        "-m",
+        "diabetes_model.serving.server",
+        "--host",
+        host,
+        "--entry_script",
+        str(SCORE_SCRIPT),
+        "--model_dir",
+        str(Path(model_dir).resolve()),
+        "--port",
+        str(port),
+        "--worker_count",
+        str(workers),
+    )
+    env = {"AML_APP_ROOT": str(SCORE_SCRIPT.parents[2])}
+    if input_log is not None:
+        env["DIABETES_MODEL_INPUT_LOG"] = str(Path(input_log).resolve())
+    return ServerPlan(argv=argv, env=env, url=f"http://{host}:{port}/score")
+
+
+def request_body(path: Path | None, sample: Any, rows: int = 5) -> dict[str, Any]:
+    """The body to send: a JSON request file as is, a CSV file's rows, or rows of `sample`."""
+    import pandas as pd
+
+    from diabetes_model.serving.contract import example_request
+
+    if path is None:
+        return example_request(sample.head(rows))
+    if not path.is_file():
+        raise UserError(f"--file {path} does not exist: give a .json request or a .csv of rows")
+    if path.suffix.lower() == ".csv":
+        return example_request(pd.read_csv(path))
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise UserError(f"--file {path} is not valid JSON ({error})") from None
+
+
+def post(url: str, body: Mapping[str, Any], timeout: float = 30.0) -> list[float]:
+    """Send one scoring request and return the predictions; any failure is a one-line UserError."""
+    import requests
+
+    try:
+        response = requests.post(url, json=body, timeout=timeout)
+    except requests.ConnectionError:
+        raise UserError(f"nothing answers at {url}: start the server with `invoke serve`") from None
+    except requests.Timeout:
+        raise UserError(f"{url} did not answer within {timeout:.0f} s") from None
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = {}
+    if response.status_code != 200:
+        message = payload.get("message") if isinstance(payload, dict) else None
+        raise UserError(f"{url} answered {response.status_code}: {message or response.text[:200]}")
+    predictions = payload.get("predictions") if isinstance(payload, dict) else payload
+    if not isinstance(predictions, list):
+        raise UserError(f"{url} answered without predictions: {response.text[:200]}")
+    return predictions
+
+
+def format_predictions(predictions: Sequence[float]) -> str:
+    """One line per row: its number and the prediction."""
+    width = len(str(len(predictions) - 1))
+    return "\n".join(f"row {i:>{width}}: {value:.2f}" for i, value in enumerate(predictions))

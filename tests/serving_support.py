@@ -1,0 +1,140 @@
+"""Shared by the serving, drift and deploy tests: a small registered model and a live local server."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import requests
+
+FEATURES = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
+MODEL_NAME = "diabetes-model"
+
+
+def feature_frame(rows: int, seed: int = 0, shift: float = 0.0) -> pd.DataFrame:
+    """Diabetes-like standardised features; `shift` moves every feature's mean."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(rng.normal(loc=shift, scale=0.05, size=(rows, len(FEATURES))), columns=FEATURES)
+
+
+def register_model(tracking_uri: str, name: str = MODEL_NAME, versions: int = 1) -> None:
+    """Train the project's kind of pipeline on a few dozen rows; log and register it `versions` times."""
+    import mlflow
+    import sklearn
+    from mlflow.models import infer_signature
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+
+    features = feature_frame(60)
+    target = 150 + 900 * features["bmi"] + 400 * features["s5"]
+    pipeline = Pipeline(
+        [("impute", SimpleImputer()), ("model", HistGradientBoostingRegressor(max_iter=30))]
+    ).fit(features, target)
+    mlflow.set_tracking_uri(tracking_uri)
+    for _ in range(versions):
+        with mlflow.start_run():
+            mlflow.sklearn.log_model(
+                pipeline,
+                name="model",
+                signature=infer_signature(features, pipeline.predict(features)),
+                input_example=features.head(3),
+                registered_model_name=name,
+                pip_requirements=[f"scikit-learn=={sklearn.__version__}"],  # skips inference
+                skops_trusted_types=[
+                    "numpy.dtype",
+                    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+                ],
+            )
+
+
+@dataclass(frozen=True)
+class Store:
+    tracking_uri: str
+    model_dir: Path
+
+
+_STORE: dict[str, Store] = {}
+
+
+def registered_store(root: Path) -> Store:
+    """One store per test session, with version 1 registered and downloaded as Azure ML lays it out."""
+    if "store" not in _STORE:
+        from diabetes_model.serving.local import ModelRef, download_model
+
+        tracking_uri = f"sqlite:///{(root / 'mlflow.db').as_posix()}"
+        register_model(tracking_uri)
+        model_dir = download_model(tracking_uri, ModelRef(MODEL_NAME, "1"), root / "models")
+        _STORE["store"] = Store(tracking_uri, model_dir)
+    return _STORE["store"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+
+@contextlib.contextmanager
+def running_server(
+    argv: list[str], env: dict[str, str], port: int, log: Path, timeout: float = 60.0
+) -> Iterator[RunningServer]:
+    """Start a server, wait until GET / answers, and always stop it (with its workers)."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            argv,
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
+            try:
+                if requests.get(f"{base}/", timeout=5).status_code < 500:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server not ready after {timeout:.0f} s:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield RunningServer(base, process, log)
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM the server's process group (gunicorn master and workers); SIGKILL if it lingers."""
+    import signal
+
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+
+
+def python() -> str:
+    return sys.executable
