@@ -1,0 +1,84 @@
+"""Hyperparameters, the pipeline and its metrics."""
+
+import numpy as np
+import pytest
+from sklearn.dummy import DummyRegressor
+from sklearn.model_selection import train_test_split
+
+from diabetes_model.data import split_xy
+from diabetes_model.errors import UserError
+from diabetes_model.model import (
+    build_pipeline,
+    known_hyperparameters,
+    parse_param_pairs,
+    parse_value,
+    regression_metrics,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("3", 3), ("0.25", 0.25), ("true", True), ("False", False), ("none", None), ("squared_error", "squared_error")],
+)
+def test_param_values_are_read_as_the_type_they_look_like(text, value):
+    assert parse_value(text) == value
+    assert type(parse_value(text)) is type(value)
+
+
+def test_param_pairs_become_estimator_parameters():
+    assert parse_param_pairs(["max_iter=50", "l2-regularization=0.5"]) == {
+        "max_iter": 50,
+        "l2_regularization": 0.5,
+    }
+
+
+def test_an_unknown_param_is_refused_with_the_known_names():
+    with pytest.raises(UserError, match="unknown hyperparameter 'n_trees'.*max_iter"):
+        parse_param_pairs(["n_trees=5"])
+
+
+def test_a_param_without_a_value_is_refused():
+    with pytest.raises(UserError, match="name=value"):
+        parse_param_pairs(["max_iter"])
+
+
+def test_known_hyperparameters_are_the_estimators():
+    assert {"learning_rate", "max_iter", "max_depth", "l2_regularization"} <= set(known_hyperparameters())
+
+
+def test_the_pipeline_beats_predicting_the_mean(diabetes_csv):
+    import pandas as pd
+
+    features, target = split_xy(pd.read_csv(diabetes_csv), "target")
+    x_train, x_test, y_train, y_test = train_test_split(features, target, random_state=0)
+    model = build_pipeline({}, random_state=0).fit(x_train, y_train)
+    dummy = DummyRegressor().fit(x_train, y_train)
+    ours = regression_metrics(y_test.to_numpy(), model.predict(x_test))
+    baseline = regression_metrics(y_test.to_numpy(), dummy.predict(x_test))
+    assert ours.rmse < 0.9 * baseline.rmse
+    assert ours.r2 > 0.1
+
+
+def test_the_pipeline_predicts_rows_with_missing_values(diabetes_csv):
+    import pandas as pd
+
+    features, target = split_xy(pd.read_csv(diabetes_csv), "target")
+    model = build_pipeline({"max_iter": 20}, random_state=0).fit(features, target)
+    holes = features.head(3).copy()
+    holes.iloc[0, 0] = np.nan
+    holes.iloc[1, :] = np.nan
+    assert np.isfinite(model.predict(holes)).all()
+
+
+def test_hyperparameters_reach_the_estimator():
+    pipeline = build_pipeline({"max_iter": 7, "learning_rate": 0.3}, random_state=1)
+    params = pipeline.named_steps["model"].get_params()
+    assert (params["max_iter"], params["learning_rate"], params["random_state"]) == (7, 0.3, 1)
+
+
+def test_metrics_match_hand_computed_values():
+    metrics = regression_metrics(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 5.0]))
+    assert metrics.rmse == pytest.approx((4 / 3) ** 0.5)
+    assert metrics.mae == pytest.approx(2 / 3)
+    assert metrics.r2 == pytest.approx(1 - 4 / 2)
+    assert metrics.as_dict("test") == {"test_rmse": metrics.rmse, "test_mae": metrics.mae, "test_r2": metrics.r2}

@@ -1,0 +1,166 @@
+"""The training entry point: what one run logs and registers, and how bad input ends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from diabetes_model import train
+from diabetes_model.dataset import file_sha256
+from diabetes_model.settings import DIABETES_FEATURES
+
+
+@pytest.fixture(scope="module")
+def trained(diabetes_csv: Path, tmp_path_factory: pytest.TempPathFactory):
+    """One real training run into its own store, shared by the assertions below."""
+    import io
+    from contextlib import redirect_stdout
+
+    uri = f"sqlite:///{tmp_path_factory.mktemp('store') / 'mlflow.db'}"
+    args = train.build_parser().parse_args(
+        ["--data", str(diabetes_csv), "--experiment", "tests", "--max-iter", "60", "--param", "l2_regularization=0.5"]
+    )
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert train.run(args, uri) == 0
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    [run] = client.search_runs([client.get_experiment_by_name("tests").experiment_id])
+    return {"client": client, "run": run, "stdout": out.getvalue(), "uri": uri}
+
+
+def test_the_run_finishes_with_parameters_and_train_and_test_metrics(trained):
+    run = trained["run"]
+    assert run.info.status == "FINISHED"
+    assert run.data.params["max_iter"] == "60"
+    assert run.data.params["l2_regularization"] == "0.5"
+    assert run.data.params["learning_rate"] == "0.05"  # the default is logged too
+    for split in ("train", "test"):
+        assert {f"{split}_rmse", f"{split}_mae", f"{split}_r2"} <= set(run.data.metrics)
+    assert run.data.metrics["test_r2"] > 0.1
+    assert run.data.metrics["train_rmse"] < run.data.metrics["test_rmse"] * 1.5
+
+
+def test_the_run_records_data_and_code_lineage(trained, diabetes_csv):
+    tags = trained["run"].data.tags
+    assert tags["data.sha256"] == file_sha256(diabetes_csv)
+    assert tags["data.rows"] == "442"
+    assert tags["git.commit"]
+    assert tags["git.dirty"] in {"true", "false", "unknown"}
+
+
+def test_the_diagnostic_plot_is_logged(trained):
+    names = [item.path for item in trained["client"].list_artifacts(trained["run"].info.run_id)]
+    assert "diagnostics.png" in names
+
+
+def test_a_new_registered_version_carries_the_lineage(trained):
+    client = trained["client"]
+    [version] = client.search_model_versions("name='diabetes-model'")
+    assert version.run_id == trained["run"].info.run_id
+    assert version.tags["data.sha256"] == trained["run"].data.tags["data.sha256"]
+    assert version.tags["git.commit"] == trained["run"].data.tags["git.commit"]
+
+
+def test_the_registered_model_reloads_and_predicts_its_input_example(trained):
+    import mlflow
+    import pandas as pd
+
+    mlflow.set_tracking_uri(trained["uri"])
+    model = mlflow.pyfunc.load_model("models:/diabetes-model/1")
+    schema = model.metadata.get_input_schema()
+    assert schema.input_names() == list(DIABETES_FEATURES)
+    assert {t.name for t in schema.input_types()} == {"double"}
+    example = pd.DataFrame(model.input_example) if not isinstance(model.input_example, pd.DataFrame) else model.input_example
+    predictions = model.predict(example)
+    assert len(predictions) == len(example) == 5
+
+
+def test_the_model_pins_exact_requirements(trained):
+    import mlflow
+    from mlflow.artifacts import download_artifacts
+
+    mlflow.set_tracking_uri(trained["uri"])
+    folder = Path(download_artifacts("models:/diabetes-model/1"))
+    requirements = (folder / "requirements.txt").read_text().split()
+    import sklearn
+
+    assert f"scikit-learn=={sklearn.__version__}" in requirements
+    assert all("==" in line for line in requirements)
+
+
+def test_it_prints_the_run_its_metrics_and_how_to_open_them(trained):
+    out = trained["stdout"]
+    assert trained["run"].info.run_id in out
+    assert "test_rmse" in out
+    assert "registered model 'diabetes-model' version 1" in out
+    assert "invoke ui" in out and "http://localhost:5000/#/experiments/" in out
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    return path
+
+
+GOOD_HEADER = "age,bmi,target\n"
+GOOD_ROWS = "".join(f"{30 + i},{20 + i % 7},{90 + i}\n" for i in range(30))
+
+
+@pytest.mark.parametrize(
+    ("csv", "extra", "message"),
+    [
+        (None, [], "not found; run 'invoke data'"),
+        ("", [], "is empty"),
+        ("age,bmi,y\n" + "1,2,3\n" * 20, [], "no target column 'target'"),
+        (GOOD_HEADER + "old,20,90\n" * 20, [], "'age'.*not numeric"),
+        (GOOD_HEADER + "30,20,\n" + GOOD_ROWS, [], "row.*no 'target' value"),
+        (GOOD_HEADER + GOOD_ROWS, ["--param", "n_trees=3"], "unknown hyperparameter 'n_trees'"),
+        (GOOD_HEADER + GOOD_ROWS, ["--learning-rate", "-1"], "invalid hyperparameter.*learning_rate"),
+        (GOOD_HEADER + GOOD_ROWS, ["--test-size", "1.5"], "--test-size must be between 0 and 1"),
+    ],
+    ids=["missing-file", "empty", "no-target", "non-numeric", "missing-target", "unknown-param", "bad-value", "bad-split"],
+)
+def test_bad_input_ends_in_one_line_and_writes_nothing(tmp_path, capsys, csv, extra, message):
+    import re
+
+    data = tmp_path / "missing.csv" if csv is None else write(tmp_path, csv)
+    assert train.main(["--data", str(data), *extra]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert re.search(message, err), err
+    assert not (tmp_path / "mlruns").exists()  # no store, no run, nothing registered
+
+
+def test_missing_feature_values_are_imputed_not_refused(tmp_path, capsys, isolated_mlflow):
+    rows = GOOD_HEADER + ",20,90\n31,,91\n" + GOOD_ROWS
+    assert train.main(["--data", str(write(tmp_path, rows)), "--max-iter", "5", "--no-register"]) == 0
+    assert "registered" not in capsys.readouterr().out
+
+
+def test_a_flag_of_the_wrong_type_is_one_line_and_exit_2(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exited:
+        train.main(["--data", "x.csv", "--max-iter", "many"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.strip().count("\n") == 0
+
+
+def test_a_failure_while_logging_marks_the_run_failed_and_registers_nothing(
+    tmp_path, diabetes_csv, monkeypatch, isolated_mlflow
+):
+    from mlflow import MlflowClient
+
+    from diabetes_model import tracking
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(tracking, "pinned_requirements", broken)
+    with pytest.raises(OSError, match="disk full"):
+        train.main(["--data", str(diabetes_csv), "--max-iter", "5"])
+    client = MlflowClient(tracking_uri=isolated_mlflow)
+    [run] = client.search_runs([client.get_experiment_by_name("diabetes").experiment_id])
+    assert run.info.status == "FAILED"
+    assert client.search_registered_models() == []
