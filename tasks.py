@@ -177,3 +177,42 @@ def _shown(path: Path) -> str:
         return str(path.relative_to(ROOT))
     except ValueError:
         return str(path)
+
+
+# --- codespaces and CI ---
+
+
+@task(help={"online": "also ask Azure ML whether the workspace is reachable (needs a login)"})
+def doctor(c: Context, online: bool = False):
+    """Show what is ready in this workspace and what is not, each line with its fix."""
+    from diabetes_model.doctor_probes import report
+
+    tracking_uri = _settings(c).tracking_uri_for(ROOT)
+    table, failed = report(ROOT, os.environ, tracking_uri, online=online)
+    print(table)
+    if failed:
+        raise Exit(code=1)
+
+
+@task(help={"device_code": "log in with a device code even when the service principal is set"})
+def login(c: Context, device_code: bool = False):
+    """Log in to Azure: the service principal from the environment, else a device code."""
+    from diabetes_model.azure_login import login as az_login
+
+    for done in _fail_on_user_error(az_login, c.run, os.environ, device_code=device_code):
+        print(f"done: {done}")
+
+
+@task(
+    help={
+        "dry_run": "show what would be set (names and lengths, never values) and set nothing",
+        "repo": "OWNER/NAME of the GitHub repository (default: the one gh finds for this checkout)",
+    }
+)
+def github_secrets(c: Context, dry_run: bool = False, repo: str = ""):
+    """Store the ids and names the Train and Deploy workflows read as GitHub secrets/variables."""
+    from diabetes_model import github_secrets as gh
+
+    assignments = _fail_on_user_error(gh.plan, os.environ)
+    for line in _fail_on_user_error(gh.apply, assignments, repo or None, dry_run=dry_run):
+        print(line)
