@@ -207,3 +207,11 @@ def test_shellcheck_catches_a_mistake(tmp_path):
 def test_lifecycle_scripts_are_executable():
     for script in ROOT.glob(".devcontainer/*.sh"):
         assert script.stat().st_mode & 0o111, f"{script.name} is not executable (chmod +x)"
+
+
+def test_the_environment_never_asks_for_anacondas_default_channels():
+    # conda in the image refuses the default channels non-interactively until their terms are
+    # accepted; an environment.yml without `nodefaults` would stop the codespace from building.
+    channels = yaml.safe_load((ROOT / "environment.yml").read_text())["channels"]
+    assert "nodefaults" in channels
+    assert not {"defaults", "main", "anaconda"} & set(channels)
