@@ -94,7 +94,7 @@ def test_hooks_outside_a_git_checkout_are_unknown(standins, tmp_path):
             "azureml://...",
         ),
         (
-            "https://user:token@mlflow.example.com:8443/path?key=abc",
+            "https://user:token@mlflow.example.com:8443/path?key=abc",  # pragma: allowlist secret
             "http",
             "https://mlflow.example.com:8443",
         ),

@@ -20,13 +20,13 @@ SECRETS: dict[str, str] = {
     "AZUREML_WORKSPACE_NAME": "Azure ML workspace name",
     "AZURE_TENANT_ID": "tenant of the service principal",
     "AZURE_CLIENT_ID": "service principal (app) id",
-    "AZURE_CLIENT_SECRET": "service principal secret",
+    "AZURE_CLIENT_SECRET": "service principal secret",  # pragma: allowlist secret
 }
 # Needed for `invoke train --remote`; the login secrets are optional (device code works too).
 REQUIRED_SECRETS = ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZUREML_WORKSPACE_NAME")
 GUID_SECRETS = ("AZURE_SUBSCRIPTION_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_ID")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
-SECRETS_FIX = "set the Codespaces secret (github.com/settings/codespaces) or export it"
+CODESPACES_FIX = "set the Codespaces secret (github.com/settings/codespaces) or export it"
 ML_FIX = "az extension add --name ml --yes"
 ENV_FIX = "conda env update --name diabetes-model --file environment.yml --prune"
 
@@ -160,7 +160,11 @@ def check_secrets(environ: Mapping[str, str]) -> list[Check]:
         value = environ.get(name, "")
         if not value:
             status: Status = "FAIL" if name in REQUIRED_SECRETS else "warn"
-            fix = SECRETS_FIX if name in REQUIRED_SECRETS else f"{SECRETS_FIX}, or use invoke login"
+            fix = (
+                CODESPACES_FIX
+                if name in REQUIRED_SECRETS
+                else f"{CODESPACES_FIX}, or use invoke login"
+            )
             rows.append(Check(name, status, f"missing ({purpose})", fix))
         elif name in GUID_SECRETS and not _GUID.match(value):
             rows.append(Check(name, "FAIL", f"{mask(name, value)}, not a GUID", "correct it"))
