@@ -1,0 +1,159 @@
+"""tasks.py: each task runs the command it should, checked with invoke's MockContext."""
+
+from __future__ import annotations
+
+import importlib.util
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from invoke import Config, Exit, MockContext, Result
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_tasks():
+    spec = importlib.util.spec_from_file_location("project_tasks", ROOT / "tasks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+tasks = load_tasks()
+
+
+def context(exited: int = 0) -> MockContext:
+    import yaml
+
+    project = yaml.safe_load((ROOT / "invoke.yaml").read_text())["project"]
+    return MockContext(config=Config(overrides={"project": project}), run=Result(exited=exited), repeat=True)
+
+
+def ran(c: MockContext) -> list[str]:
+    return shlex.split(c.run.call_args.args[0])
+
+
+TRAIN = [sys.executable, "-m", "diabetes_model.train"]
+DEFAULT_ARGS = [
+    "--data", "data/diabetes.csv", "--target", "target", "--experiment", "diabetes",
+    "--model-name", "diabetes-model", "--test-size", "0.2", "--random-state", "42",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("flags", "extra"),
+    [
+        ({}, []),
+        ({"max_iter": "50", "learning_rate": "0.1"}, ["--learning-rate", "0.1", "--max-iter", "50"]),
+        ({"max_depth": "4"}, ["--max-depth", "4"]),
+        ({"param": ["l2_regularization=1", "max_bins=63"]}, ["--param", "l2_regularization=1", "--param", "max_bins=63"]),
+        ({"no_register": True}, ["--no-register"]),
+    ],
+)
+def test_train_runs_the_training_module_with_the_settings_and_flags(flags, extra, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    c = context()
+    tasks.train(c, **flags)
+    assert ran(c) == TRAIN + DEFAULT_ARGS + extra
+    assert c.run.call_args.kwargs["env"] == {"MLFLOW_TRACKING_URI": f"sqlite:///{ROOT}/mlruns/mlflow.db"}
+
+
+def test_train_flags_and_environment_override_invoke_yaml(monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://tracking.example:5000")
+    c = context()
+    tasks.train(c, data="/elsewhere/d.csv", experiment="trial")
+    command = ran(c)
+    assert command[command.index("--data") + 1] == "/elsewhere/d.csv"
+    assert command[command.index("--experiment") + 1] == "trial"
+    assert c.run.call_args.kwargs["env"]["MLFLOW_TRACKING_URI"] == "http://tracking.example:5000"
+
+
+def test_a_failed_training_exits_with_its_code_and_adds_no_noise():
+    with pytest.raises(Exit) as exited:
+        tasks.train(context(exited=1))
+    assert exited.value.code == 1
+    assert not exited.value.message
+
+
+def test_an_unknown_setting_in_invoke_yaml_is_one_line():
+    c = MockContext(config=Config(overrides={"project": {"dataset": "x"}}), run=Result(), repeat=True)
+    with pytest.raises(Exception, match="unknown setting 'dataset'"):
+        tasks.train(c)
+
+
+def test_ui_serves_the_project_store_on_all_interfaces_port_5000(monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    monkeypatch.delenv("CODESPACE_NAME", raising=False)
+    c = context()
+    tasks.ui(c)
+    assert ran(c) == ["mlflow", "ui", "--backend-store-uri", f"sqlite:///{ROOT}/mlruns/mlflow.db",
+                      "--host", "0.0.0.0", "--port", "5000"]  # fmt: skip
+
+
+def test_ui_in_a_codespace_allows_the_forwarded_host(monkeypatch):
+    monkeypatch.setenv("CODESPACE_NAME", "fluffy-space")
+    monkeypatch.setenv("GITHUB_CODESPACES_PORT_FORWARDING_DOMAIN", "app.github.dev")
+    c = context()
+    tasks.ui(c)
+    command = ran(c)
+    assert "fluffy-space-5000.app.github.dev" in command[command.index("--allowed-hosts") + 1]
+    assert "https://fluffy-space-5000.app.github.dev" in command[command.index("--cors-allowed-origins") + 1]
+
+
+@pytest.mark.parametrize(
+    ("flags", "extra"), [({}, []), ({"k": "dataset"}, ["-k", "dataset"]), ({"x": True}, ["-x"])]
+)
+def test_test_runs_pytest(flags, extra):
+    c = context()
+    tasks.test(c, **flags)
+    assert ran(c) == [sys.executable, "-m", "pytest", *extra]
+
+
+def test_lint_runs_every_pre_commit_hook_and_says_how_to_fix():
+    c = context(exited=1)
+    with pytest.raises(Exit, match="lint failed: fix the findings"):
+        tasks.lint(c)
+    assert ran(c)[:3] == ["pre-commit", "run", "--all-files"]
+
+
+def test_data_without_a_source_writes_the_bundled_set(tmp_path, capsys):
+    c = context()
+    tasks.data(c, output=str(tmp_path / "d.csv"))
+    assert "wrote" in capsys.readouterr().out
+    assert (tmp_path / "d.csv").is_file()
+
+
+def test_data_with_a_bad_checksum_is_one_line_and_exit_1(tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text("age,target\n" + "1,2\n" * 20)
+    with pytest.raises(Exit) as exited:
+        tasks.data(context(), source=str(source), sha256="0" * 64, output=str(tmp_path / "out.csv"))
+    assert exited.value.code == 1
+    assert exited.value.message.startswith("error: sha256 mismatch")
+
+
+def test_every_task_has_a_docstring_and_help_for_every_flag():
+    from invoke import Collection
+
+    collection = Collection.from_module(tasks)
+    for name in collection.task_names:
+        task = collection[name]
+        assert task.__doc__ and task.__doc__.strip().splitlines()[0], name
+        flags = [arg for arg in task.get_arguments()]
+        missing = [flag.name for flag in flags if not flag.help]
+        assert not missing, f"{name}: no help for {missing}"
+
+
+def test_invoke_list_imports_no_heavy_library():
+    code = (
+        "import sys, runpy; sys.argv = ['invoke', '--list'];"
+        "from invoke.main import program\n"
+        "try:\n    program.run()\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('mlflow', 'sklearn', 'azure', 'pandas', 'numpy') if m in sys.modules]\n"
+        "print('HEAVY', heavy)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert "train" in done.stdout
+    assert "HEAVY []" in done.stdout, done.stdout + done.stderr
