@@ -191,3 +191,11 @@ def test_post_create_warns_when_the_azure_cli_is_missing(tmp_path, project):
     assert done.returncode == 0
     assert "Azure CLI is not installed" in done.stderr
     assert_no_secret_in(done.stdout + done.stderr)
+
+
+def test_update_content_carries_on_when_the_test_tools_cannot_be_installed(standins, project):
+    done = run_script(standins, project, "update-content.sh", STANDIN_NPM_FAILS="1")
+
+    assert done.returncode == 0, done.stderr
+    assert "npm ci --prefix tests/tools" in done.stdout
+    assert (standins.home / ".bashrc").exists()  # the steps after it still ran
