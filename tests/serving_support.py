@@ -1,4 +1,4 @@
-"""Shared by the serving, drift and deploy tests: a small registered model and a live local server."""
+"""Shared by the serving and deploy tests: a small registered model and a live local server."""
 
 from __future__ import annotations
 
@@ -23,11 +23,13 @@ MODEL_NAME = "diabetes-model"
 def feature_frame(rows: int, seed: int = 0, shift: float = 0.0) -> pd.DataFrame:
     """Diabetes-like standardised features; `shift` moves every feature's mean."""
     rng = np.random.default_rng(seed)
-    return pd.DataFrame(rng.normal(loc=shift, scale=0.05, size=(rows, len(FEATURES))), columns=FEATURES)
+    return pd.DataFrame(
+        rng.normal(loc=shift, scale=0.05, size=(rows, len(FEATURES))), columns=FEATURES
+    )
 
 
 def register_model(tracking_uri: str, name: str = MODEL_NAME, versions: int = 1) -> None:
-    """Train the project's kind of pipeline on a few dozen rows; log and register it `versions` times."""
+    """Train the project's kind of pipeline on a few dozen rows; log and register it."""
     import mlflow
     import sklearn
     from mlflow.models import infer_signature
@@ -67,7 +69,7 @@ _STORE: dict[str, Store] = {}
 
 
 def registered_store(root: Path) -> Store:
-    """One store per test session, with version 1 registered and downloaded as Azure ML lays it out."""
+    """One store per test session: version 1 registered, and downloaded as a model directory."""
     if "store" not in _STORE:
         from diabetes_model.serving.local import ModelRef, download_model
 

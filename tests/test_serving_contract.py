@@ -47,13 +47,19 @@ def test_mlflow_request_shapes_are_accepted_too():
 
 
 def test_null_is_a_missing_number_for_the_imputer():
-    frame = parse_request(body({"dataframe_records": [{"age": None, "bmi": 1, "visits": 1}]}), COLUMNS)
+    frame = parse_request(
+        body({"dataframe_records": [{"age": None, "bmi": 1, "visits": 1}]}), COLUMNS
+    )
     assert pd.isna(frame.loc[0, "age"])
 
 
 def test_example_request_round_trips():
     frame = pd.DataFrame({"age": [1.0, 2.0], "bmi": [3.0, 4.0], "visits": [5, 6]})
-    assert parse_request(body(example_request(frame)), COLUMNS).astype(float).equals(frame.astype(float))
+    assert (
+        parse_request(body(example_request(frame)), COLUMNS)
+        .astype(float)
+        .equals(frame.astype(float))
+    )
 
 
 @pytest.mark.parametrize(
@@ -66,7 +72,11 @@ def test_example_request_round_trips():
         (body({"rows": []}), 400, "exactly one of 'input_data'"),
         (body({"input_data": {"columns": ["age"]}}), 400, "'columns' (names) and 'data'"),
         (body({"input_data": {"columns": ["age"], "data": [1]}}), 400, "list of rows"),
-        (body({"input_data": {"columns": ["age", "bmi"], "data": [[1]]}}), 400, "row 0 has 1 values"),
+        (
+            body({"input_data": {"columns": ["age", "bmi"], "data": [[1]]}}),
+            400,
+            "row 0 has 1 values",
+        ),
         (body({"dataframe_records": [{"age": 1}, {"bmi": 1}]}), 400, "row 0 lacks bmi"),
         (body({"input_data": {"columns": ["age"], "data": []}}), 400, "the batch is empty"),
         ('{"input_data": {"columns": ["age"], "data": [[NaN]]}}', 400, "NaN is not a JSON value"),

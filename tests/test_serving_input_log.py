@@ -53,7 +53,9 @@ def test_workers_appending_at_once_lose_no_line(tmp_path):
     for process in processes:
         process.join(timeout=30)
     records = list(read_records(RollingJsonl(path, backups=50)))
-    assert sorted((r["worker"], r["n"]) for r in records) == [(w, n) for w in range(3) for n in range(100)]
+    assert sorted((r["worker"], r["n"]) for r in records) == [
+        (w, n) for w in range(3) for n in range(100)
+    ]
 
 
 def test_nonsense_limits_are_refused(tmp_path):

@@ -84,10 +84,18 @@ BAD_INPUTS = {
     "empty body": ("", 400, "body is empty"),
     "no input key": ('{"data": []}', 400, "exactly one of"),
     "missing column": (_request(FEATURES[:-1], [GOOD_ROW[:-1]]), 422, "missing columns: s6"),
-    "unknown column": (_request([*FEATURES, "zip"], [[*GOOD_ROW, 1.0]]), 422, "unknown columns: zip"),
+    "unknown column": (
+        _request([*FEATURES, "zip"], [[*GOOD_ROW, 1.0]]),
+        422,
+        "unknown columns: zip",
+    ),
     "wrong type": (_request(FEATURES, [["old", *GOOD_ROW[1:]]]), 422, "column 'age' row 0"),
     "empty batch": (_request(FEATURES, []), 400, "the batch is empty"),
-    "oversized batch": (_request(FEATURES, [GOOD_ROW] * (MAX_ROWS + 1)), 413, f"limit of {MAX_ROWS}"),
+    "oversized batch": (
+        _request(FEATURES, [GOOD_ROW] * (MAX_ROWS + 1)),
+        413,
+        f"limit of {MAX_ROWS}",
+    ),
 }
 
 
@@ -106,7 +114,7 @@ def test_a_body_not_declared_as_json_is_415(server):
 
 
 def test_bad_input_is_not_recorded_for_drift(server):
-    running, input_log = server
+    _, input_log = server
     before = len(list(read_records(RollingJsonl(input_log))))
     score(server, _request(FEATURES, [["old", *GOOD_ROW[1:]]]))
     assert len(list(read_records(RollingJsonl(input_log)))) == before

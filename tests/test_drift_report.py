@@ -1,0 +1,85 @@
+"""`invoke drift`'s edge: the input log and training CSV in, a report with a plot out."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from diabetes_model.drift import KS_ALPHA, PSI_THRESHOLD
+from diabetes_model.drift_report import run_drift
+from diabetes_model.errors import UserError
+from diabetes_model.serving.input_log import RollingJsonl
+
+FEATURES = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
+
+
+def log_rows(path, frame: pd.DataFrame) -> None:
+    RollingJsonl(path).append(
+        {"time": "t", "request_id": "", "model": "m/1", "inputs": row, "prediction": 1.0}
+        for row in frame.to_dict(orient="records")
+    )
+
+
+def drift(diabetes_csv, tmp_path, **overrides):
+    arguments = {
+        "data_path": diabetes_csv,
+        "target": "target",
+        "features": FEATURES,
+        "input_log": tmp_path / "inputs.jsonl",
+        "report_dir": tmp_path / "report",
+        "psi_threshold": PSI_THRESHOLD,
+        "ks_alpha": KS_ALPHA,
+    } | overrides
+    return run_drift(**arguments)
+
+
+def test_inputs_like_the_training_data_show_no_drift(diabetes_csv, tmp_path):
+    training = pd.read_csv(diabetes_csv)
+    log_rows(tmp_path / "inputs.jsonl", training[FEATURES].sample(200, random_state=1))
+    run = drift(diabetes_csv, tmp_path)
+    assert run.result.drifted == []
+    assert run.summary.startswith("no drift over 200 recent rows")
+
+
+def test_heavier_patients_show_bmi_drift_and_the_report_says_so(diabetes_csv, tmp_path):
+    training = pd.read_csv(diabetes_csv)
+    recent = training[FEATURES].sample(200, random_state=1)
+    recent["bmi"] = recent["bmi"] + 6  # six points of BMI on everyone
+    log_rows(tmp_path / "inputs.jsonl", recent)
+    run = drift(diabetes_csv, tmp_path)
+    assert run.result.drifted == ["bmi"]
+    report = tmp_path / "report"
+    assert json.loads((report / "drift.json").read_text())["drifted"] == ["bmi"]
+    markdown = (report / "drift.md").read_text()
+    assert "**Drift** in bmi" in markdown and "| bmi |" in markdown
+    assert (report / "drift.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_only_the_last_rows_are_judged_when_asked(diabetes_csv, tmp_path):
+    training = pd.read_csv(diabetes_csv)
+    old = training[FEATURES].sample(200, random_state=1)
+    shifted = old.assign(bmi=old["bmi"] + 6)
+    log_rows(tmp_path / "inputs.jsonl", shifted)
+    log_rows(tmp_path / "inputs.jsonl", old)
+    assert drift(diabetes_csv, tmp_path, last=200).result.drifted == []
+    assert drift(diabetes_csv, tmp_path).result.drifted == ["bmi"]
+
+
+def test_an_empty_log_says_how_to_get_inputs(diabetes_csv, tmp_path):
+    with pytest.raises(UserError, match=r"no scored inputs .*`invoke serve`"):
+        drift(diabetes_csv, tmp_path)
+    assert not (tmp_path / "report").exists()
+
+
+def test_too_few_rows_are_not_judged(diabetes_csv, tmp_path):
+    log_rows(tmp_path / "inputs.jsonl", pd.read_csv(diabetes_csv)[FEATURES].head(5))
+    with pytest.raises(UserError, match=r"only 5 scored rows .* at least 30"):
+        drift(diabetes_csv, tmp_path)
+
+
+def test_a_log_from_another_model_is_refused(diabetes_csv, tmp_path):
+    log_rows(tmp_path / "inputs.jsonl", pd.DataFrame({"height": [1.0] * 40}))
+    with pytest.raises(UserError, match="no values for age"):
+        drift(diabetes_csv, tmp_path)
