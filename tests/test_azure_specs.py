@@ -1,0 +1,170 @@
+"""The Azure ML specs under azureml/: each loads with azure-ai-ml's own loader, and they agree
+with each other and with the project (one command line, one environment, one data file)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from diabetes_model.azure import specs
+from diabetes_model.errors import UserError
+from diabetes_model.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+AZUREML = ROOT / "azureml"
+SCHEMA_BASE = "https://azuremlschemas.azureedge.net/latest/"
+
+
+def loader_for(schema: str):
+    from azure.ai.ml import load_compute, load_data, load_environment, load_job
+
+    kind = schema.removeprefix(SCHEMA_BASE).removesuffix(".schema.json")
+    return {
+        "commandJob": load_job,
+        "sweepJob": load_job,
+        "data": load_data,
+        "environment": load_environment,
+        "amlCompute": load_compute,
+    }[kind]
+
+
+def read(name: str) -> dict:
+    return yaml.safe_load((AZUREML / name).read_text())
+
+
+@pytest.mark.parametrize("path", sorted(AZUREML.glob("*.yml")), ids=lambda p: p.name)
+def test_every_spec_names_its_schema_first_and_loads_with_the_sdk(path: Path):
+    first = path.read_text().splitlines()[0]
+    assert re.fullmatch(rf"\$schema: {re.escape(SCHEMA_BASE)}\w+\.schema\.json", first)
+    entity = loader_for(first.split(": ", 1)[1])(source=path)
+    assert entity is not None
+
+
+def test_the_specs_cover_job_data_environment_compute_and_sweep():
+    schemas = {read(p.name)["$schema"].removeprefix(SCHEMA_BASE) for p in AZUREML.glob("*.yml")}
+    assert schemas >= {
+        "commandJob.schema.json",
+        "data.schema.json",
+        "environment.schema.json",
+        "amlCompute.schema.json",
+        "sweepJob.schema.json",
+    }
+
+
+def test_the_job_runs_the_training_module_from_a_snapshot_of_src():
+    from azure.ai.ml import load_job
+
+    job = load_job(source=AZUREML / "train.yml")
+    code = (AZUREML / job.code).resolve()
+    assert (code / "diabetes_model" / "train.py").is_file()
+    assert job.command.split()[:3] == ["python", "-m", "diabetes_model.train"]
+    assert (code / ".amlignore").is_file()
+
+
+def test_the_job_inputs_default_to_the_project_settings():
+    spec = read("train.yml")
+    assert spec["experiment_name"] == spec["inputs"]["experiment"]
+    for name, value in specs.project_inputs(Settings()).items():
+        assert spec["inputs"][name] == value, name
+
+
+def test_the_environment_builds_the_project_environment_on_an_azure_ml_base_image():
+    from azure.ai.ml import load_environment
+
+    environment = load_environment(source=AZUREML / "environment.yml")
+    assert environment.image.startswith("mcr.microsoft.com/azureml/")
+    project_env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert environment.conda_file == project_env
+    pins = next(d["pip"] for d in project_env["dependencies"] if isinstance(d, dict))
+    assert any(pin.startswith("azureml-mlflow==") for pin in pins)
+
+
+def test_the_data_asset_registers_the_file_invoke_data_writes():
+    spec = read("data.yml")
+    assert spec["type"] == "uri_file"
+    path = specs.data_path(AZUREML / "data.yml", spec)
+    assert path == (ROOT / Settings().data_path).resolve()
+    train_input = read("train.yml")["inputs"]["data"]
+    assert train_input["path"].startswith(f"azureml:{spec['name']}@")
+
+
+def test_the_cluster_scales_to_zero_when_idle():
+    from azure.ai.ml import load_compute
+
+    compute = load_compute(source=AZUREML / "compute.yml")
+    assert compute.min_instances == 0
+    assert 0 < compute.idle_time_before_scale_down <= 1800
+    assert read("train.yml")["compute"] == f"azureml:{compute.name}"
+    assert read("sweep.yml")["compute"] == f"azureml:{compute.name}"
+
+
+def test_a_sweep_trial_runs_the_training_command_with_the_searched_inputs():
+    train, sweep = read("train.yml"), read("sweep.yml")
+    searched = set(sweep["search_space"])
+    expected = train["command"]
+    for name in searched:
+        expected = expected.replace(f"${{{{inputs.{name}}}}}", f"${{{{search_space.{name}}}}}")
+    assert " ".join(sweep["trial"]["command"].split()) == " ".join(expected.split()) + (
+        " --no-register"
+    )
+    assert set(sweep["inputs"]) == set(train["inputs"]) - searched
+    assert sweep["trial"]["code"] == train["code"]
+    assert sweep["trial"]["environment"] == train["environment"]
+
+
+def test_the_sweep_optimizes_a_metric_the_training_logs():
+    from azure.ai.ml import load_job
+
+    from diabetes_model.model import RegressionMetrics
+
+    sweep = load_job(source=AZUREML / "sweep.yml")
+    logged = RegressionMetrics(rmse=1.0, mae=1.0, r2=1.0).as_dict("test")
+    assert sweep.objective.primary_metric in logged
+    assert sweep.objective.goal == "minimize"
+    assert sweep.early_termination is not None
+    assert sweep.limits.max_total_trials >= sweep.limits.max_concurrent_trials >= 1
+
+
+def test_the_local_command_is_the_job_command_with_local_values():
+    spec = read("train.yml")
+    argv = specs.resolve_command(
+        spec["command"], spec["inputs"], {"data": "data/my data.csv", "learning_rate": 0.05}
+    )
+    assert argv[:3] == ["python", "-m", "diabetes_model.train"]
+    assert argv[argv.index("--data") + 1] == "data/my data.csv"
+    assert argv[argv.index("--learning-rate") + 1] == "0.05"
+    assert argv[argv.index("--max-depth") + 1] == str(spec["inputs"]["max_depth"])
+
+
+def test_a_data_input_without_a_local_path_is_refused():
+    spec = read("train.yml")
+    with pytest.raises(UserError, match="input 'data' is a uri_file input"):
+        specs.resolve_command(spec["command"], spec["inputs"])
+
+
+def test_a_command_placeholder_without_an_input_is_refused():
+    with pytest.raises(UserError, match=r"inputs\.missing"):
+        specs.resolve_command("python x.py --a ${{inputs.missing}}", {})
+
+
+def test_a_spec_without_a_schema_line_is_refused(tmp_path: Path):
+    path = tmp_path / "job.yml"
+    path.write_text("type: command\n")
+    with pytest.raises(UserError, match=r"no \$schema line"):
+        specs.load_spec(path)
+
+
+def test_content_hashes_follow_content_not_comments(tmp_path: Path):
+    conda = {"dependencies": ["python=3.11"]}
+    assert specs.environment_hash("image:1", conda) == specs.environment_hash(
+        "image:1", dict(conda)
+    )
+    assert specs.environment_hash("image:1", conda) != specs.environment_hash("image:2", conda)
+    data = tmp_path / "d.csv"
+    data.write_text("a\n1\n")
+    first = specs.file_hash(data)
+    data.write_text("a\n2\n")
+    assert specs.file_hash(data) != first
