@@ -34,6 +34,27 @@ def register(cloud: FakeAzure) -> None:
             },
         )
 
+    @router.route("GET", LOGIN_HOST, r"/common/discovery/instance")
+    def instance_discovery(request: Request) -> Response:
+        # msal asks which hosts are aliases of the authority before it reports some errors.
+        authority = request.query.get("authorization_endpoint", "")
+        tenant = authority.split("/")[3] if authority.count("/") > 3 else "common"
+        return Response(
+            200,
+            {
+                "tenant_discovery_endpoint": f"https://login.microsoftonline.com/{tenant}"
+                "/v2.0/.well-known/openid-configuration",
+                "api-version": "1.1",
+                "metadata": [
+                    {
+                        "preferred_network": "login.microsoftonline.com",
+                        "preferred_cache": "login.windows.net",
+                        "aliases": ["login.microsoftonline.com", "login.windows.net"],
+                    }
+                ],
+            },
+        )
+
     @router.route("POST", LOGIN_HOST, r"/(?P<tenant>[^/]+)/oauth2/v2\.0/token")
     def token(request: Request) -> Response:
         form = request.form()

@@ -86,6 +86,21 @@ class FakeAzure:
 
     def put(self, request: Request, path: str, body: dict[str, Any]) -> dict[str, Any]:
         self.resources[path] = arm.arm_envelope(self, path, body)
+        parts = path.split("/")
+        if len(parts) == 4 and parts[2] == "versions":
+            # A versioned asset's container tracks the latest and next version, as the service does.
+            container = "/".join(parts[:2])
+            versions = [
+                p.split("/")[-1] for p in self.resources if p.startswith(container + "/versions/")
+            ]
+            numeric = [int(v) for v in versions if v.isdigit()]
+            properties = {
+                "latestVersion": parts[3],
+                "nextVersion": str(max(numeric, default=0) + 1),
+            }
+            self.resources[container] = arm.arm_envelope(
+                self, container, {"properties": properties}
+            )
         return self.resources[path]
 
     def children(self, collection: str) -> list[dict[str, Any]]:

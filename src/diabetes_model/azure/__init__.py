@@ -1,0 +1,1 @@
+"""Azure ML: the same training as a remote job, and the workspace assets it needs."""
