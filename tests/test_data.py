@@ -11,7 +11,11 @@ from diabetes_model.errors import UserError
 def table(rows: int = 20, **overrides) -> pd.DataFrame:
     rng = np.random.default_rng(0)
     frame = pd.DataFrame(
-        {"age": rng.normal(50, 10, rows), "bmi": rng.normal(25, 4, rows), "target": rng.normal(150, 50, rows)}
+        {
+            "age": rng.normal(50, 10, rows),
+            "bmi": rng.normal(25, 4, rows),
+            "target": rng.normal(150, 50, rows),
+        }
     )
     for name, values in overrides.items():
         frame[name] = values
@@ -23,7 +27,7 @@ def test_a_complete_numeric_table_passes():
 
 
 def test_it_refuses_an_empty_table():
-    with pytest.raises(UserError, match="no rows"):
+    with pytest.raises(UserError, match=r"no rows"):
         validate_frame(table(0), "target")
 
 
@@ -33,7 +37,7 @@ def test_it_refuses_a_table_without_the_target_and_names_the_fix():
 
 
 def test_it_names_the_expected_columns_that_are_missing():
-    with pytest.raises(UserError, match="lacks expected column.*s1, s2"):
+    with pytest.raises(UserError, match=r"lacks expected column.*s1, s2"):
         validate_frame(table(), "target", ["age", "s1", "s2"])
 
 
@@ -49,12 +53,12 @@ def test_missing_feature_values_are_accepted_for_the_pipeline_to_impute():
 
 def test_it_refuses_rows_without_a_target_value():
     targets = [np.nan, np.nan] + [100.0] * 18
-    with pytest.raises(UserError, match="2 row.*no 'target' value"):
+    with pytest.raises(UserError, match=r"2 row.*no 'target' value"):
         validate_frame(table(target=targets), "target")
 
 
 def test_it_refuses_a_feature_column_with_no_values():
-    with pytest.raises(UserError, match="'bmi'.*has no values"):
+    with pytest.raises(UserError, match=r"'bmi'.*has no values"):
         validate_frame(table(bmi=[np.nan] * 20), "target")
 
 
@@ -64,7 +68,7 @@ def test_it_refuses_too_few_rows_to_hold_out_a_test_set():
 
 
 def test_it_refuses_a_table_with_only_the_target():
-    with pytest.raises(UserError, match="only the target"):
+    with pytest.raises(UserError, match=r"only the target"):
         validate_frame(table()[["target"]], "target")
 
 

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -15,14 +16,16 @@ from diabetes_model.dataset import fetch_dataset, load_dataset, redact, write_bu
 from diabetes_model.errors import UserError
 from diabetes_model.settings import DIABETES_FEATURES
 
-CSV = ("age,bmi,target\n" + "".join(f"{20 + i},{22.5 + i / 10},{100 + 3 * i}\n" for i in range(40))).encode()
+CSV = (
+    "age,bmi,target\n" + "".join(f"{20 + i},{22.5 + i / 10},{100 + 3 * i}\n" for i in range(40))
+).encode()
 CSV_SHA = hashlib.sha256(CSV).hexdigest()
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
-    requests: list[str] = []
+    requests: ClassVar[list[str]] = []
 
-    def do_GET(self):  # noqa: N802 (the stdlib's name)
+    def do_GET(self):
         Handler.requests.append(self.path)
         path = self.path.split("?")[0]
         if path == "/data.csv":
@@ -96,14 +99,14 @@ def test_a_second_download_with_the_same_checksum_fetches_nothing(server, tmp_pa
 
 def test_a_checksum_mismatch_leaves_nothing_behind(server, tmp_path):
     dest = tmp_path / "data" / "d.csv"
-    with pytest.raises(UserError, match="sha256 mismatch.*nothing was written"):
+    with pytest.raises(UserError, match=r"sha256 mismatch.*nothing was written"):
         fetch_dataset(f"{server}/data.csv", dest, "target", sha256="0" * 64)
     assert leftovers(dest.parent) == []
 
 
 def test_an_interrupted_transfer_leaves_nothing_behind(server, tmp_path):
     dest = tmp_path / "data" / "d.csv"
-    with pytest.raises(UserError, match="interrupted.*run it again"):
+    with pytest.raises(UserError, match=r"interrupted.*run it again"):
         fetch_dataset(f"{server}/truncated.csv", dest, "target", sha256=CSV_SHA)
     assert leftovers(dest.parent) == []
 
@@ -119,14 +122,16 @@ def test_an_interrupted_transfer_keeps_the_previous_good_copy(server, tmp_path):
 
 
 def test_a_missing_file_on_the_server_is_a_clear_404(server, tmp_path):
-    with pytest.raises(UserError, match="HTTP 404.*check the URL"):
+    with pytest.raises(UserError, match=r"HTTP 404.*check the URL"):
         fetch_dataset(f"{server}/nope.csv", tmp_path / "d.csv", "target", sha256=CSV_SHA)
     assert leftovers(tmp_path) == []
 
 
 def test_a_server_that_does_not_answer_in_time_is_a_timeout(server, tmp_path):
     with pytest.raises(UserError, match=r"timed out after 0.3s.*--timeout"):
-        fetch_dataset(f"{server}/slow.csv", tmp_path / "d.csv", "target", sha256=CSV_SHA, timeout=0.3)
+        fetch_dataset(
+            f"{server}/slow.csv", tmp_path / "d.csv", "target", sha256=CSV_SHA, timeout=0.3
+        )
     assert leftovers(tmp_path) == []
 
 
@@ -134,13 +139,16 @@ def test_a_download_that_is_not_a_valid_table_is_not_kept(server, tmp_path):
     body = b"\x00\x01binary junk\xff\n" * 3
     with pytest.raises(UserError):
         fetch_dataset(
-            f"{server}/not-csv.csv", tmp_path / "d.csv", "target", sha256=hashlib.sha256(body).hexdigest()
+            f"{server}/not-csv.csv",
+            tmp_path / "d.csv",
+            "target",
+            sha256=hashlib.sha256(body).hexdigest(),
         )
     assert leftovers(tmp_path) == []
 
 
 def test_a_url_needs_a_checksum(tmp_path):
-    with pytest.raises(UserError, match="needs --sha256"):
+    with pytest.raises(UserError, match=r"needs --sha256"):
         fetch_dataset("https://example.invalid/d.csv", tmp_path / "d.csv", "target")
 
 
@@ -162,30 +170,30 @@ def test_a_local_file_is_copied_and_validated(tmp_path):
 def test_a_local_file_without_the_expected_columns_is_not_copied(tmp_path):
     source = tmp_path / "in.csv"
     source.write_bytes(CSV)
-    with pytest.raises(UserError, match="lacks expected column.*s1"):
+    with pytest.raises(UserError, match=r"lacks expected column.*s1"):
         fetch_dataset(str(source), tmp_path / "out" / "d.csv", "target", ["age", "s1"])
     assert leftovers(tmp_path / "out") == []
 
 
 def test_a_missing_local_source_is_named(tmp_path):
-    with pytest.raises(UserError, match="source file .*nope.csv not found"):
+    with pytest.raises(UserError, match=r"source file .*nope.csv not found"):
         fetch_dataset(str(tmp_path / "nope.csv"), tmp_path / "d.csv", "target")
 
 
 def test_an_empty_csv_is_refused(tmp_path):
     empty = tmp_path / "empty.csv"
     empty.write_text("")
-    with pytest.raises(UserError, match="is empty"):
+    with pytest.raises(UserError, match=r"is empty"):
         load_dataset(empty, "target")
 
 
 def test_a_header_only_csv_is_refused(tmp_path):
     header = tmp_path / "header.csv"
     header.write_text("age,target\n")
-    with pytest.raises(UserError, match="no rows"):
+    with pytest.raises(UserError, match=r"no rows"):
         load_dataset(header, "target")
 
 
 def test_a_missing_data_file_says_to_run_invoke_data(tmp_path):
-    with pytest.raises(UserError, match="not found; run 'invoke data'"):
+    with pytest.raises(UserError, match=r"not found; run 'invoke data'"):
         load_dataset(tmp_path / "missing.csv", "target")

@@ -25,8 +25,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(ROOT / "src", copy / "src", ignore=shutil.ignore_patterns("__pycache__"))
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
     subprocess.run(["git", "init", "-q"], cwd=copy, check=True)
-    subprocess.run(git + ["add", "."], cwd=copy, check=True)
-    subprocess.run(git + ["commit", "-qm", "copy"], cwd=copy, check=True)
+    subprocess.run([*git, "add", "."], cwd=copy, check=True)
+    subprocess.run([*git, "commit", "-qm", "copy"], cwd=copy, check=True)
     return copy
 
 

@@ -60,5 +60,5 @@ def test_pre_commit_hooks_use_the_pinned_tool_versions():
 def test_a_range_instead_of_an_exact_pin_is_refused():
     import pytest
 
-    with pytest.raises(AssertionError, match="not an exact pin"):
+    with pytest.raises(AssertionError, match=r"not an exact pin"):
         pins(["mlflow>=3"])

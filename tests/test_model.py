@@ -18,7 +18,14 @@ from diabetes_model.model import (
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("3", 3), ("0.25", 0.25), ("true", True), ("False", False), ("none", None), ("squared_error", "squared_error")],
+    [
+        ("3", 3),
+        ("0.25", 0.25),
+        ("true", True),
+        ("False", False),
+        ("none", None),
+        ("squared_error", "squared_error"),
+    ],
 )
 def test_param_values_are_read_as_the_type_they_look_like(text, value):
     assert parse_value(text) == value
@@ -33,17 +40,19 @@ def test_param_pairs_become_estimator_parameters():
 
 
 def test_an_unknown_param_is_refused_with_the_known_names():
-    with pytest.raises(UserError, match="unknown hyperparameter 'n_trees'.*max_iter"):
+    with pytest.raises(UserError, match=r"unknown hyperparameter 'n_trees'.*max_iter"):
         parse_param_pairs(["n_trees=5"])
 
 
 def test_a_param_without_a_value_is_refused():
-    with pytest.raises(UserError, match="name=value"):
+    with pytest.raises(UserError, match=r"name=value"):
         parse_param_pairs(["max_iter"])
 
 
 def test_known_hyperparameters_are_the_estimators():
-    assert {"learning_rate", "max_iter", "max_depth", "l2_regularization"} <= set(known_hyperparameters())
+    assert {"learning_rate", "max_iter", "max_depth", "l2_regularization"} <= set(
+        known_hyperparameters()
+    )
 
 
 def test_the_pipeline_beats_predicting_the_mean(diabetes_csv):
@@ -81,4 +90,8 @@ def test_metrics_match_hand_computed_values():
     assert metrics.rmse == pytest.approx((4 / 3) ** 0.5)
     assert metrics.mae == pytest.approx(2 / 3)
     assert metrics.r2 == pytest.approx(1 - 4 / 2)
-    assert metrics.as_dict("test") == {"test_rmse": metrics.rmse, "test_mae": metrics.mae, "test_r2": metrics.r2}
+    assert metrics.as_dict("test") == {
+        "test_rmse": metrics.rmse,
+        "test_mae": metrics.mae,
+        "test_r2": metrics.r2,
+    }

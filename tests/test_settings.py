@@ -31,7 +31,7 @@ def test_values_from_environment_strings_take_the_default_types():
 
 
 def test_a_value_of_the_wrong_type_is_refused():
-    with pytest.raises(UserError, match="'random_state'.*invalid value 'seven'"):
+    with pytest.raises(UserError, match=r"'random_state'.*invalid value 'seven'"):
         Settings.from_sources({"random_state": "seven"})
 
 
@@ -41,7 +41,9 @@ def test_settings_are_frozen():
 
 
 def test_relative_data_paths_resolve_against_the_project_root(tmp_path: Path):
-    assert Settings(data_path="data/x.csv").resolve(tmp_path).data_path == str(tmp_path / "data/x.csv")
+    assert Settings(data_path="data/x.csv").resolve(tmp_path).data_path == str(
+        tmp_path / "data/x.csv"
+    )
     assert Settings(data_path="/abs/x.csv").resolve(tmp_path).data_path == "/abs/x.csv"
 
 

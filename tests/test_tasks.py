@@ -28,7 +28,9 @@ def context(exited: int = 0) -> MockContext:
     import yaml
 
     project = yaml.safe_load((ROOT / "invoke.yaml").read_text())["project"]
-    return MockContext(config=Config(overrides={"project": project}), run=Result(exited=exited), repeat=True)
+    return MockContext(
+        config=Config(overrides={"project": project}), run=Result(exited=exited), repeat=True
+    )
 
 
 def ran(c: MockContext) -> list[str]:
@@ -46,9 +48,15 @@ DEFAULT_ARGS = [
     ("flags", "extra"),
     [
         ({}, []),
-        ({"max_iter": "50", "learning_rate": "0.1"}, ["--learning-rate", "0.1", "--max-iter", "50"]),
+        (
+            {"max_iter": "50", "learning_rate": "0.1"},
+            ["--learning-rate", "0.1", "--max-iter", "50"],
+        ),
         ({"max_depth": "4"}, ["--max-depth", "4"]),
-        ({"param": ["l2_regularization=1", "max_bins=63"]}, ["--param", "l2_regularization=1", "--param", "max_bins=63"]),
+        (
+            {"param": ["l2_regularization=1", "max_bins=63"]},
+            ["--param", "l2_regularization=1", "--param", "max_bins=63"],
+        ),
         ({"no_register": True}, ["--no-register"]),
     ],
 )
@@ -57,7 +65,9 @@ def test_train_runs_the_training_module_with_the_settings_and_flags(flags, extra
     c = context()
     tasks.train(c, **flags)
     assert ran(c) == TRAIN + DEFAULT_ARGS + extra
-    assert c.run.call_args.kwargs["env"] == {"MLFLOW_TRACKING_URI": f"sqlite:///{ROOT}/mlruns/mlflow.db"}
+    assert c.run.call_args.kwargs["env"] == {
+        "MLFLOW_TRACKING_URI": f"sqlite:///{ROOT}/mlruns/mlflow.db"
+    }
 
 
 def test_train_flags_and_environment_override_invoke_yaml(monkeypatch):
@@ -78,8 +88,10 @@ def test_a_failed_training_exits_with_its_code_and_adds_no_noise():
 
 
 def test_an_unknown_setting_in_invoke_yaml_is_one_line():
-    c = MockContext(config=Config(overrides={"project": {"dataset": "x"}}), run=Result(), repeat=True)
-    with pytest.raises(Exception, match="unknown setting 'dataset'"):
+    c = MockContext(
+        config=Config(overrides={"project": {"dataset": "x"}}), run=Result(), repeat=True
+    )
+    with pytest.raises(Exception, match=r"unknown setting 'dataset'"):
         tasks.train(c)
 
 
@@ -99,7 +111,10 @@ def test_ui_in_a_codespace_allows_the_forwarded_host(monkeypatch):
     tasks.ui(c)
     command = ran(c)
     assert "fluffy-space-5000.app.github.dev" in command[command.index("--allowed-hosts") + 1]
-    assert "https://fluffy-space-5000.app.github.dev" in command[command.index("--cors-allowed-origins") + 1]
+    assert (
+        "https://fluffy-space-5000.app.github.dev"
+        in command[command.index("--cors-allowed-origins") + 1]
+    )
 
 
 @pytest.mark.parametrize(
@@ -113,7 +128,7 @@ def test_test_runs_pytest(flags, extra):
 
 def test_lint_runs_every_pre_commit_hook_and_says_how_to_fix():
     c = context(exited=1)
-    with pytest.raises(Exit, match="lint failed: fix the findings"):
+    with pytest.raises(Exit, match=r"lint failed: fix the findings"):
         tasks.lint(c)
     assert ran(c)[:3] == ["pre-commit", "run", "--all-files"]
 
@@ -154,6 +169,8 @@ def test_invoke_list_imports_no_heavy_library():
         "heavy = [m for m in ('mlflow', 'sklearn', 'azure', 'pandas', 'numpy') if m in sys.modules]\n"
         "print('HEAVY', heavy)"
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert "train" in done.stdout
     assert "HEAVY []" in done.stdout, done.stdout + done.stderr

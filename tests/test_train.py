@@ -19,7 +19,16 @@ def trained(diabetes_csv: Path, tmp_path_factory: pytest.TempPathFactory):
 
     uri = f"sqlite:///{tmp_path_factory.mktemp('store') / 'mlflow.db'}"
     args = train.build_parser().parse_args(
-        ["--data", str(diabetes_csv), "--experiment", "tests", "--max-iter", "60", "--param", "l2_regularization=0.5"]
+        [
+            "--data",
+            str(diabetes_csv),
+            "--experiment",
+            "tests",
+            "--max-iter",
+            "60",
+            "--param",
+            "l2_regularization=0.5",
+        ]
     )
     out = io.StringIO()
     with redirect_stdout(out):
@@ -73,7 +82,11 @@ def test_the_registered_model_reloads_and_predicts_its_input_example(trained):
     schema = model.metadata.get_input_schema()
     assert schema.input_names() == list(DIABETES_FEATURES)
     assert {t.name for t in schema.input_types()} == {"double"}
-    example = pd.DataFrame(model.input_example) if not isinstance(model.input_example, pd.DataFrame) else model.input_example
+    example = (
+        pd.DataFrame(model.input_example)
+        if not isinstance(model.input_example, pd.DataFrame)
+        else model.input_example
+    )
     predictions = model.predict(example)
     assert len(predictions) == len(example) == 5
 
@@ -118,10 +131,23 @@ GOOD_ROWS = "".join(f"{30 + i},{20 + i % 7},{90 + i}\n" for i in range(30))
         (GOOD_HEADER + "old,20,90\n" * 20, [], "'age'.*not numeric"),
         (GOOD_HEADER + "30,20,\n" + GOOD_ROWS, [], "row.*no 'target' value"),
         (GOOD_HEADER + GOOD_ROWS, ["--param", "n_trees=3"], "unknown hyperparameter 'n_trees'"),
-        (GOOD_HEADER + GOOD_ROWS, ["--learning-rate", "-1"], "invalid hyperparameter.*learning_rate"),
+        (
+            GOOD_HEADER + GOOD_ROWS,
+            ["--learning-rate", "-1"],
+            "invalid hyperparameter.*learning_rate",
+        ),
         (GOOD_HEADER + GOOD_ROWS, ["--test-size", "1.5"], "--test-size must be between 0 and 1"),
     ],
-    ids=["missing-file", "empty", "no-target", "non-numeric", "missing-target", "unknown-param", "bad-value", "bad-split"],
+    ids=[
+        "missing-file",
+        "empty",
+        "no-target",
+        "non-numeric",
+        "missing-target",
+        "unknown-param",
+        "bad-value",
+        "bad-split",
+    ],
 )
 def test_bad_input_ends_in_one_line_and_writes_nothing(tmp_path, capsys, csv, extra, message):
     import re
@@ -136,7 +162,9 @@ def test_bad_input_ends_in_one_line_and_writes_nothing(tmp_path, capsys, csv, ex
 
 def test_missing_feature_values_are_imputed_not_refused(tmp_path, capsys, isolated_mlflow):
     rows = GOOD_HEADER + ",20,90\n31,,91\n" + GOOD_ROWS
-    assert train.main(["--data", str(write(tmp_path, rows)), "--max-iter", "5", "--no-register"]) == 0
+    assert (
+        train.main(["--data", str(write(tmp_path, rows)), "--max-iter", "5", "--no-register"]) == 0
+    )
     assert "registered" not in capsys.readouterr().out
 
 

@@ -149,7 +149,9 @@ def _download(url: str, staged: Path, timeout: float) -> None:
             total = int(response.headers.get("Content-Length") or 0) or None
             with (
                 staged.open("wb") as handle,
-                tqdm(total=total, unit="B", unit_scale=True, desc=Path(shown).name, disable=None) as bar,
+                tqdm(
+                    total=total, unit="B", unit_scale=True, desc=Path(shown).name, disable=None
+                ) as bar,
             ):
                 for chunk in response.iter_content(CHUNK_BYTES):
                     handle.write(chunk)

@@ -75,9 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", required=True, type=Path, help="training CSV")
     parser.add_argument("--target", default=DEFAULTS.target, help="target column")
     parser.add_argument("--experiment", default=DEFAULTS.experiment_name, help="MLflow experiment")
-    parser.add_argument(
-        "--model-name", default=DEFAULTS.model_name, help="registered model name"
-    )
+    parser.add_argument("--model-name", default=DEFAULTS.model_name, help="registered model name")
     parser.add_argument(
         "--no-register", action="store_true", help="log the model but do not register it"
     )
@@ -115,7 +113,9 @@ def run(args: argparse.Namespace, tracking_uri: str | None) -> int:
 
     hyperparameters = hyperparameters_from(args)
     frame = load_dataset(args.data, args.target)
-    result = fit_and_evaluate(frame, args.target, hyperparameters, args.test_size, args.random_state)
+    result = fit_and_evaluate(
+        frame, args.target, hyperparameters, args.test_size, args.random_state
+    )
     lineage = collect_lineage(args.data, len(frame))
 
     if tracking_uri is None:
@@ -123,14 +123,20 @@ def run(args: argparse.Namespace, tracking_uri: str | None) -> int:
     experiment_id = tracking.use_store(tracking_uri, args.experiment)
     logged = tracking.log_training_run(
         experiment_id=experiment_id,
-        params={**result.hyperparameters, "test_size": args.test_size, "random_state": args.random_state,
-                "target": args.target},
+        params={
+            **result.hyperparameters,
+            "test_size": args.test_size,
+            "random_state": args.random_state,
+            "target": args.target,
+        },
         metrics=result.metrics,
         tags=lineage.as_tags(),
         pipeline=result.pipeline,
         input_example=result.x_train,
         predictions=result.train_predictions,
-        figure=diagnostics_figure(result.y_test, result.test_predictions, f"{args.model_name} (test set)"),
+        figure=diagnostics_figure(
+            result.y_test, result.test_predictions, f"{args.model_name} (test set)"
+        ),
         registered_model_name=None if args.no_register else args.model_name,
     )
 
