@@ -215,3 +215,24 @@ def test_the_environment_never_asks_for_anacondas_default_channels():
     channels = yaml.safe_load((ROOT / "environment.yml").read_text())["channels"]
     assert "nodefaults" in channels
     assert not {"defaults", "main", "anaconda"} & set(channels)
+
+
+def readme_section(title: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else len(text)]
+
+
+def test_the_readme_has_the_codespaces_button_and_a_row_for_every_recommended_secret(config):
+    section = readme_section("Open in GitHub Codespaces")
+    assert "](https://codespaces.new/" in section
+    assert "https://github.com/codespaces/badge.svg" in section
+    for name in config["secrets"]:
+        assert f"| `{name}` |" in section, f"README's secrets table lacks {name}"
+
+
+def test_the_readme_troubleshoots_the_known_failures():
+    section = readme_section("CI/CD with GitHub Actions")
+    for symptom in ("az extension add --name ml", "--use-device-code", "AADSTS700024"):
+        assert symptom in section

@@ -261,3 +261,14 @@ def test_every_invoke_command_in_a_workflow_is_a_task_with_those_flags(path):
 def test_dependabot_updates_pip_actions_and_the_devcontainer():
     updates = load(GITHUB / "dependabot.yml")["updates"]
     assert {"pip", "github-actions", "devcontainers"} <= {u["package-ecosystem"] for u in updates}
+
+
+def test_every_invoke_command_in_the_readme_sections_on_codespaces_and_ci_exists():
+    text = (ROOT / "README.md").read_text()
+    start = text.index("\n## Open in GitHub Codespaces\n")
+    end = text.index("\n## ", text.index("\n## CI/CD with GitHub Actions\n") + 1)
+    commands = re.findall(r"invoke ([a-z][\w-]*)((?: --[a-z][\w-]*)*)", text[start:end])
+    assert {name for name, _ in commands} >= {"doctor", "login", "github-secrets"}
+    for name, flags in commands:
+        assert name in task_flags(), f"README: no task {name!r}"
+        assert set(flags.split()) <= task_flags()[name], f"README: invoke {name}{flags}"
