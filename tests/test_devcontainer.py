@@ -26,8 +26,14 @@ SECRETS = (
     "AZURE_CLIENT_ID",
     "AZURE_CLIENT_SECRET",
 )
+# Every shell script in the project: lifecycle scripts, stand-ins, set-up and CI scripts.
 SHELL_SCRIPTS = sorted(
-    [*ROOT.glob(".devcontainer/*.sh"), *(p for p in (ROOT / "tests" / "bin").iterdir())]
+    [
+        *ROOT.glob(".devcontainer/*.sh"),
+        *(ROOT / "tests" / "bin").iterdir(),
+        *ROOT.glob("scripts/*.sh"),
+        *ROOT.glob(".ci/run"),
+    ]
 )
 
 
