@@ -213,3 +213,20 @@ def test_render_counts_what_is_not_ready():
     assert table.splitlines()[0].split() == ["check", "state", "fix"]
     assert table.endswith("2 not ready; run the fix on each FAIL line.")
     assert doctor.failures(rows) == 2
+
+
+def test_a_workspace_config_json_stands_in_for_the_workspace_secrets():
+    environ = {k: v for k, v in FAKE_SECRETS.items() if k not in doctor.REQUIRED_SECRETS}
+    config_json = {
+        "subscription_id": FAKE_SECRETS["AZURE_SUBSCRIPTION_ID"],
+        "resource_group": "rg",
+        "workspace_name": "ws",
+    }
+    facts = ready(environ=environ, config_json=config_json)
+
+    for name in doctor.REQUIRED_SECRETS:
+        assert row(facts, name).status == "ok"
+        assert "config.json" in row(facts, name).detail
+    assert row(facts, "Azure login").status == "ok"  # its subscription is config.json's
+    other = ready(environ=environ, config_json={**config_json, "subscription_id": "x"})
+    assert row(other, "Azure login").status == "warn"

@@ -149,3 +149,32 @@ def test_gather_observes_this_interpreter_the_stand_in_az_and_the_checkout(
     table = doctor.render(rows, secrets=FAKE_SECRETS.values())
     for value in FAKE_SECRETS.values():
         assert value not in table
+
+
+@pytest.mark.parametrize("where", ["config.json", ".azureml/config.json"])
+def test_the_workspace_probe_falls_back_to_config_json(standins, tmp_path, where):
+    standins.set_state("az-logged-in")
+    standins.set_state("az-workspace")
+    path = tmp_path / where
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        '{"subscription_id": "00000000-0000-0000-0000-00000000aaaa",'
+        ' "resource_group": "rg-from-config", "workspace_name": "ws-from-config", "other": 1}'
+    )
+
+    config_json = doctor_probes.workspace_config(tmp_path)
+    reachable, _ = doctor_probes.workspace_reachable({}, config_json)
+
+    assert config_json == {
+        "subscription_id": "00000000-0000-0000-0000-00000000aaaa",
+        "resource_group": "rg-from-config",
+        "workspace_name": "ws-from-config",
+    }
+    assert reachable
+    [call] = standins.calls("az")
+    assert call[call.index("--name") + 1] == "ws-from-config"
+
+
+def test_an_unreadable_config_json_is_ignored(tmp_path):
+    (tmp_path / "config.json").write_text("{not json")
+    assert doctor_probes.workspace_config(tmp_path) == {}

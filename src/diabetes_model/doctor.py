@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Status = Literal["ok", "warn", "FAIL", "skip"]
@@ -24,6 +24,12 @@ SECRETS: dict[str, str] = {
 }
 # Needed for `invoke train --remote`; the login secrets are optional (device code works too).
 REQUIRED_SECRETS = ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZUREML_WORKSPACE_NAME")
+# The same three in the workspace config.json that Azure ML Studio offers for download.
+CONFIG_JSON_KEYS = {
+    "AZURE_SUBSCRIPTION_ID": "subscription_id",
+    "AZURE_RESOURCE_GROUP": "resource_group",
+    "AZUREML_WORKSPACE_NAME": "workspace_name",
+}
 GUID_SECRETS = ("AZURE_SUBSCRIPTION_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_ID")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 CODESPACES_FIX = "set the Codespaces secret (github.com/settings/codespaces) or export it"
@@ -65,6 +71,8 @@ class Facts:
     workspace: tuple[bool, str] | None
     tracking: TrackingStore
     hooks: bool | None
+    # Workspace keys found in config.json (or .azureml/config.json); they stand in for the secrets.
+    config_json: Mapping[str, str] = field(default_factory=dict)
 
 
 def pins_from_environment(document: Mapping[str, Any]) -> tuple[str | None, dict[str, str]]:
@@ -154,11 +162,13 @@ def check_azure_cli(facts: Facts) -> list[Check]:
     return [cli, ml]
 
 
-def check_secrets(environ: Mapping[str, str]) -> list[Check]:
+def check_secrets(environ: Mapping[str, str], config_json: Mapping[str, str]) -> list[Check]:
     rows = []
     for name, purpose in SECRETS.items():
         value = environ.get(name, "")
-        if not value:
+        if not value and config_json.get(CONFIG_JSON_KEYS.get(name, "")):
+            rows.append(Check(name, "ok", f"not set; config.json gives {CONFIG_JSON_KEYS[name]}"))
+        elif not value:
             status: Status = "FAIL" if name in REQUIRED_SECRETS else "warn"
             fix = (
                 CODESPACES_FIX
@@ -180,7 +190,7 @@ def check_login(facts: Facts) -> Check:
         return Check("Azure login", "FAIL", "not logged in", "invoke login")
     kind = (facts.account.get("user") or {}).get("type", "account")
     kind = "service principal" if kind == "servicePrincipal" else kind
-    wanted = facts.environ.get("AZURE_SUBSCRIPTION_ID")
+    wanted = facts.environ.get("AZURE_SUBSCRIPTION_ID") or facts.config_json.get("subscription_id")
     if wanted and facts.account.get("id") != wanted:
         return Check(
             "Azure login",
@@ -230,7 +240,7 @@ def checks(facts: Facts) -> list[Check]:
     return [
         check_python(facts),
         *check_azure_cli(facts),
-        *check_secrets(facts.environ),
+        *check_secrets(facts.environ, facts.config_json),
         check_login(facts),
         check_workspace(facts),
         check_tracking(facts.tracking),
