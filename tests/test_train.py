@@ -112,6 +112,24 @@ def test_it_prints_the_run_its_metrics_and_how_to_open_them(trained):
     assert "invoke ui" in out and "http://localhost:5000/#/experiments/" in out
 
 
+def test_train_and_log_returns_the_run_it_logged_without_printing(trained, diabetes_csv, capsys):
+    """The function the notebooks call: the same run as the entry point, handed back."""
+    args = train.build_parser().parse_args(
+        ["--data", str(diabetes_csv), "--experiment", "api", "--max-iter", "30", "--no-register"]
+    )
+    result = train.train_and_log(args, trained["uri"])
+
+    logged = trained["client"].get_run(result.run_id)
+    assert logged.info.status == "FINISHED"
+    assert logged.info.experiment_id == result.experiment_id
+    assert logged.data.params["max_iter"] == "30"
+    assert result.metrics == pytest.approx(logged.data.metrics)
+    assert result.registered_version is None
+    assert result.model_uri.startswith("models:/")
+    assert result.tracking_uri == trained["uri"]
+    assert capsys.readouterr().out == ""
+
+
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "bad.csv"
     path.write_text(text)

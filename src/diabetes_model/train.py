@@ -105,7 +105,20 @@ def hyperparameters_from(args: argparse.Namespace) -> dict[str, Any]:
     return {**parse_param_pairs(args.param), **{k: v for k, v in named.items() if v is not None}}
 
 
-def run(args: argparse.Namespace, tracking_uri: str | None) -> int:
+@dataclass(frozen=True)
+class TrainedRun:
+    """One finished training: where it was logged, what it registered, how it scored."""
+
+    run_id: str
+    experiment_id: str
+    model_uri: str
+    registered_version: str | None
+    metrics: dict[str, float]
+    tracking_uri: str
+
+
+def train_and_log(args: argparse.Namespace, tracking_uri: str | None) -> TrainedRun:
+    """Fit, evaluate, log and (unless --no-register) register: the work of one training run."""
     from diabetes_model import tracking
     from diabetes_model.dataset import load_dataset
     from diabetes_model.lineage import collect_lineage
@@ -139,12 +152,27 @@ def run(args: argparse.Namespace, tracking_uri: str | None) -> int:
         ),
         registered_model_name=None if args.no_register else args.model_name,
     )
+    return TrainedRun(
+        run_id=logged.run_id,
+        experiment_id=experiment_id,
+        model_uri=logged.model_uri,
+        registered_version=logged.registered_version,
+        metrics=result.metrics,
+        tracking_uri=tracking_uri,
+    )
 
-    print(f"run {logged.run_id} in experiment '{args.experiment}'")
-    print("  " + "  ".join(f"{name} {value:.4g}" for name, value in sorted(result.metrics.items())))
-    if logged.registered_version:
-        print(f"registered model '{args.model_name}' version {logged.registered_version}")
-    print(f"open it: invoke ui, then {tracking.ui_url(tracking_uri, experiment_id, logged.run_id)}")
+
+def run(args: argparse.Namespace, tracking_uri: str | None) -> int:
+    from diabetes_model.tracking import ui_url
+
+    trained = train_and_log(args, tracking_uri)
+    print(f"run {trained.run_id} in experiment '{args.experiment}'")
+    scores = sorted(trained.metrics.items())
+    print("  " + "  ".join(f"{name} {value:.4g}" for name, value in scores))
+    if trained.registered_version:
+        print(f"registered model '{args.model_name}' version {trained.registered_version}")
+    url = ui_url(trained.tracking_uri, trained.experiment_id, trained.run_id)
+    print(f"open it: invoke ui, then {url}")
     return 0
 
 
