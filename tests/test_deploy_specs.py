@@ -1,0 +1,162 @@
+"""The endpoint, deployment and monitor specs, read by azure-ai-ml's own loaders, and --dry-run."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from azure.ai.ml import load_online_deployment, load_online_endpoint
+from azure.ai.ml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint, MonitorSchedule
+from azure.ai.ml.entities._load_functions import load_schedule
+
+from diabetes_model.azure.settings import AzureSettings
+from diabetes_model.errors import UserError
+from diabetes_model.serving import deploy
+from diabetes_model.serving.scorer import AZURE_INPUTS_COLLECTION, AZURE_OUTPUTS_COLLECTION
+
+ROOT = Path(__file__).resolve().parents[1]
+AZUREML = ROOT / "azureml"
+SLOTS = ("blue", "green")
+
+
+@pytest.mark.parametrize("name", ["endpoint", "deployment-blue", "deployment-green", "monitor"])
+def test_every_spec_names_its_schema_for_the_editor(name):
+    first = (AZUREML / f"{name}.yml").read_text().splitlines()[0]
+    assert first.startswith("$schema: ")
+
+
+def test_the_endpoint_is_managed_and_key_authenticated():
+    endpoint = load_online_endpoint(AZUREML / "endpoint.yml")
+    assert isinstance(endpoint, ManagedOnlineEndpoint)
+    assert endpoint.auth_mode == "key"
+
+
+@pytest.mark.parametrize("slot", SLOTS)
+def test_each_deployment_runs_the_scoring_script_that_serve_runs(slot):
+    deployment = load_online_deployment(AZUREML / f"deployment-{slot}.yml")
+    assert isinstance(deployment, ManagedOnlineDeployment)
+    assert deployment.name == slot
+    code = (AZUREML / deployment.code_configuration.code).resolve()
+    script = code / deployment.code_configuration.scoring_script
+    assert script == ROOT / "src" / "diabetes_model" / "serving" / "score.py"
+    functions = {n.name for n in ast.parse(script.read_text()).body if isinstance(n, ast.FunctionDef)}
+    assert {"init", "run"} <= functions
+
+
+@pytest.mark.parametrize("slot", SLOTS)
+def test_each_deployment_collects_what_score_py_sends(slot):
+    deployment = load_online_deployment(AZUREML / f"deployment-{slot}.yml")
+    collections = deployment.data_collector.collections
+    assert {AZURE_INPUTS_COLLECTION, AZURE_OUTPUTS_COLLECTION} <= set(collections)
+    assert all(str(collections[n].enabled).lower() == "true" for n in collections)
+
+
+def test_blue_and_green_differ_only_in_their_names():
+    blue, green = (yaml.safe_load((AZUREML / f"deployment-{s}.yml").read_text()) for s in SLOTS)
+    assert (blue.pop("name"), green.pop("name")) == SLOTS
+    assert (blue.pop("tags"), green.pop("tags")) == ({"slot": "blue"}, {"slot": "green"})
+    assert blue == green
+
+
+def test_deployments_use_the_training_environment_and_the_registered_model():
+    spec = yaml.safe_load((AZUREML / "deployment-blue.yml").read_text())
+    environment = yaml.safe_load((AZUREML / "environment.yml").read_text())
+    endpoint = yaml.safe_load((AZUREML / "endpoint.yml").read_text())
+    assert spec["environment"] == f"azureml:{environment['name']}@latest"
+    assert spec["model"] == "azureml:diabetes-model@latest"
+    assert spec["endpoint_name"] == endpoint["name"]
+
+
+def test_the_serving_environment_has_the_inference_server_and_data_collector():
+    conda = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pins = next(d["pip"] for d in conda["dependencies"] if isinstance(d, dict))
+    names = {pin.split("==")[0] for pin in pins}
+    assert {"azureml-inference-server-http", "azureml-ai-monitoring"} <= names
+
+
+def test_the_monitor_is_a_drift_schedule_with_email_alerts_on_the_endpoint():
+    schedule = load_schedule(AZUREML / "monitor.yml")
+    assert isinstance(schedule, MonitorSchedule)
+    monitor = schedule.create_monitor
+    endpoint = yaml.safe_load((AZUREML / "endpoint.yml").read_text())["name"]
+    assert monitor.monitoring_target.endpoint_deployment_id == f"azureml:{endpoint}:blue"
+    assert monitor.alert_notification.emails
+    signal = monitor.monitoring_signals["input_drift"]
+    assert signal.alert_enabled
+    assert signal.reference_data.input_data.type == "mltable"
+    assert signal.metric_thresholds.numerical.population_stability_index == 0.2
+
+
+def test_the_monitor_target_and_alerts_can_be_overridden_as_deploy_does():
+    schedule = deploy._monitor(
+        deploy.DeploySettings(), ROOT, "ep-1", "green", "azureml:ref:7", ["a@example.org"]
+    )
+    monitor = schedule.create_monitor
+    assert monitor.monitoring_target.endpoint_deployment_id == "azureml:ep-1:green"
+    assert monitor.alert_notification.emails == ["a@example.org"]
+    reference = monitor.monitoring_signals["input_drift"].reference_data.input_data.path
+    assert reference.removeprefix("azureml:") == "ref:7"
+
+
+def dry_run_request(**changes) -> deploy.Request:
+    rows = pd.DataFrame({"age": [50.0]})
+    return deploy.Request(root=ROOT, model_name="diabetes-model", smoke_rows=rows, **changes)
+
+
+def test_dry_run_writes_resolved_specs_and_contacts_nothing(tmp_path):
+    settings = deploy.DeploySettings(output_dir=str(tmp_path))
+    azure = AzureSettings(notify_emails=("ops@example.org",))
+
+    def no_client(*args, **kwargs):
+        raise AssertionError("a dry run must not connect")
+
+    said: list[str] = []
+    traffic = deploy.deploy(
+        dry_run_request(model_version="4", slot="green", traffic=10, monitor=True),
+        settings,
+        azure,
+        dry_run=True,
+        say=said.append,
+        client_factory=no_client,
+    )
+    assert traffic == {"green": 10, "blue": 90}
+    resolved = load_online_deployment(tmp_path / "green.yml")
+    assert resolved.model.removeprefix("azureml:") == "diabetes-model:4"
+    environment = resolved.environment.removeprefix("azureml:")
+    assert environment.startswith("diabetes-model-env:")  # pinned by content hash, not @latest
+    script = Path(resolved.code_configuration.code) / resolved.code_configuration.scoring_script
+    assert script.is_file()
+    assert load_online_endpoint(tmp_path / "endpoint.yml").name == "diabetes-model"
+    monitor = load_schedule(tmp_path / "monitor.yml").create_monitor
+    assert monitor.alert_notification.emails == ["ops@example.org"]
+    assert any("nothing was contacted" in line for line in said)
+
+
+def test_the_endpoint_name_carries_a_workspace_hash_unless_set():
+    azure = AzureSettings(subscription_id="s", resource_group="rg", workspace_name="ws")
+    derived = deploy.endpoint_name(deploy.DeploySettings(), ROOT, azure)
+    other = AzureSettings(subscription_id="s", resource_group="rg", workspace_name="ws2")
+    assert derived.startswith("diabetes-model-") and len(derived) == len("diabetes-model-") + 6
+    assert derived != deploy.endpoint_name(deploy.DeploySettings(), ROOT, other)
+    chosen = deploy.DeploySettings(endpoint_name="my-endpoint")
+    assert deploy.endpoint_name(chosen, ROOT, azure) == "my-endpoint"
+
+
+def test_monitor_without_anyone_to_alert_is_refused_before_anything_happens(tmp_path):
+    with pytest.raises(UserError, match="azure.notify_emails"):
+        deploy.deploy(
+            dry_run_request(monitor=True),
+            deploy.DeploySettings(output_dir=str(tmp_path)),
+            AzureSettings(),
+            dry_run=True,
+            say=lambda line: None,
+        )
+    assert not any(tmp_path.iterdir())
+
+
+def test_unknown_deploy_settings_are_refused():
+    with pytest.raises(UserError, match="unknown setting.*endpoint"):
+        deploy.DeploySettings.from_config({"endpoint": "x"})
