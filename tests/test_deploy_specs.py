@@ -42,7 +42,9 @@ def test_each_deployment_runs_the_scoring_script_that_serve_runs(slot):
     code = (AZUREML / deployment.code_configuration.code).resolve()
     script = code / deployment.code_configuration.scoring_script
     assert script == ROOT / "src" / "diabetes_model" / "serving" / "score.py"
-    functions = {n.name for n in ast.parse(script.read_text()).body if isinstance(n, ast.FunctionDef)}
+    functions = {
+        n.name for n in ast.parse(script.read_text()).body if isinstance(n, ast.FunctionDef)
+    }
     assert {"init", "run"} <= functions
 
 
@@ -146,7 +148,7 @@ def test_the_endpoint_name_carries_a_workspace_hash_unless_set():
 
 
 def test_monitor_without_anyone_to_alert_is_refused_before_anything_happens(tmp_path):
-    with pytest.raises(UserError, match="azure.notify_emails"):
+    with pytest.raises(UserError, match=r"azure\.notify_emails"):
         deploy.deploy(
             dry_run_request(monitor=True),
             deploy.DeploySettings(output_dir=str(tmp_path)),
@@ -158,5 +160,5 @@ def test_monitor_without_anyone_to_alert_is_refused_before_anything_happens(tmp_
 
 
 def test_unknown_deploy_settings_are_refused():
-    with pytest.raises(UserError, match="unknown setting.*endpoint"):
+    with pytest.raises(UserError, match=r"unknown setting.*endpoint"):
         deploy.DeploySettings.from_config({"endpoint": "x"})
