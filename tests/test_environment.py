@@ -62,3 +62,24 @@ def test_a_range_instead_of_an_exact_pin_is_refused():
 
     with pytest.raises(AssertionError, match=r"not an exact pin"):
         pins(["mlflow>=3"])
+
+
+def test_every_pre_commit_hook_installs_from_pypi():
+    # Hook repositories are cloned from GitHub, which is not always reachable; local python hooks
+    # install their additional_dependencies from PyPI instead.
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    for repo in config["repos"]:
+        assert repo["repo"] == "local"
+        for hook in repo["hooks"]:
+            assert hook["language"] == "python", hook["id"]
+            assert hook.get("additional_dependencies"), hook["id"]
+    hook_ids = {hook["id"] for repo in config["repos"] for hook in repo["hooks"]}
+    assert {
+        "ruff-check",
+        "ruff-format",
+        "nbstripout",
+        "check-yaml",
+        "check-json",
+        "check-toml",
+    } <= hook_ids
+    assert "detect-secrets" in hook_ids
