@@ -35,6 +35,13 @@ def _fail_on_user_error(function, *args, **kwargs):
 
 # --- local loop ---
 
+# Flags every Azure task takes; they override the environment and config.json (README: Azure).
+_WORKSPACE_HELP = {
+    "subscription": "Azure subscription id (default: AZURE_SUBSCRIPTION_ID or config.json)",
+    "resource_group": "resource group (default: AZURE_RESOURCE_GROUP or config.json)",
+    "workspace": "Azure ML workspace (default: AZUREML_WORKSPACE_NAME or config.json)",
+}
+
 
 @task(
     help={
@@ -42,9 +49,21 @@ def _fail_on_user_error(function, *args, **kwargs):
         "sha256": "expected SHA-256 of the source (required for URLs); a verified copy is reused",
         "output": "where to write the CSV (default: project.data_path in invoke.yaml)",
         "timeout": "seconds to wait for the server before giving up",
+        "upload": "then register it as the Azure ML data asset (reused when unchanged)",
+        **_WORKSPACE_HELP,
     }
 )
-def data(c: Context, source: str = "", sha256: str = "", output: str = "", timeout: float = 30.0):
+def data(
+    c: Context,
+    source: str = "",
+    sha256: str = "",
+    output: str = "",
+    timeout: float = 30.0,
+    upload: bool = False,
+    subscription: str = "",
+    resource_group: str = "",
+    workspace: str = "",
+):
     """Put the training data under data/: the bundled diabetes set, or a verified CSV."""
     from diabetes_model import dataset
 
@@ -64,6 +83,11 @@ def data(c: Context, source: str = "", sha256: str = "", output: str = "", timeo
         info = _fail_on_user_error(dataset.write_bundled_dataset, dest, settings.target)
     action = "wrote" if info.fetched else "already up to date:"
     print(f"{action} {_shown(info.path)} ({info.rows} rows, sha256 {info.sha256})")
+    if upload:
+        from diabetes_model.azure import cli
+
+        azure = _azure(c, subscription, resource_group, workspace)
+        _fail_on_user_error(cli.upload_data, ROOT, settings, azure)
 
 
 @task(
@@ -75,6 +99,12 @@ def data(c: Context, source: str = "", sha256: str = "", output: str = "", timeo
         "param": "any other estimator parameter as NAME=VALUE (repeatable)",
         "experiment": "MLflow experiment (default: project.experiment_name)",
         "no_register": "log the model without registering a new version",
+        "remote": "run the same command as an Azure ML job (azureml/train.yml) instead",
+        "stream": "with --remote: wait for the job, stream its logs, exit with its outcome",
+        "dry_run": "with --remote: write the resolved job YAML and contact nothing",
+        "compute": "with --remote: compute cluster (default: azure.compute, else the spec's)",
+        "job_name": "with --remote: name the job (default: a name Azure ML picks)",
+        **_WORKSPACE_HELP,
     },
     iterable=["param"],
 )
@@ -87,27 +117,39 @@ def train(
     param: list[str] | None = None,
     experiment: str = "",
     no_register: bool = False,
+    remote: bool = False,
+    stream: bool = False,
+    dry_run: bool = False,
+    compute: str = "",
+    job_name: str = "",
+    subscription: str = "",
+    resource_group: str = "",
+    workspace: str = "",
 ):
-    """Train the model locally with MLflow tracking and register it."""
+    """Train the model with MLflow tracking: locally, or on Azure ML with --remote."""
+    from diabetes_model.azure import cli
+
     settings = _settings(c, data_path=data or None, experiment_name=experiment or None)
-    args = ["--data", _shown(Path(settings.data_path))]
-    args += ["--target", settings.target, "--experiment", settings.experiment_name]
-    args += ["--model-name", settings.model_name, "--test-size", str(settings.test_size)]
-    args += ["--random-state", str(settings.random_state)]
-    for flag, value in (
-        ("--learning-rate", learning_rate),
-        ("--max-iter", max_iter),
-        ("--max-depth", max_depth),
-    ):
-        if value is not None:
-            args += [flag, str(value)]
-    for pair in param or []:
-        args += ["--param", pair]
-    if no_register:
-        args.append("--no-register")
+    azure = _azure(c, subscription, resource_group, workspace)
+    named = (("learning_rate", learning_rate), ("max_iter", max_iter), ("max_depth", max_depth))
+    overrides = {name: value for name, value in named if value is not None}
+    extra = tuple(arg for pair in param or [] for arg in ("--param", pair))
+    extra += ("--no-register",) if no_register else ()
+    if remote or dry_run:
+        options = {"compute": compute, "job_name": job_name, "dry_run": dry_run, "stream": stream}
+        code = _fail_on_user_error(
+            cli.submit_remote, "job_spec", ROOT, settings, azure, overrides=overrides,
+            extra_args=extra, **options,
+        )  # fmt: skip
+        if code:
+            raise Exit(code=code)
+        return
+    # The job spec's command with local values: one command line, here and on Azure ML.
+    argv = _fail_on_user_error(
+        cli.local_train_command, ROOT, settings, azure, overrides, extra, sys.executable
+    )
     env = {"MLFLOW_TRACKING_URI": settings.tracking_uri_for(ROOT)}
-    command = shlex.join([sys.executable, "-m", "diabetes_model.train", *args])
-    _run_or_exit(c, command, env=env)
+    _run_or_exit(c, shlex.join(argv), env=env)
 
 
 @task(
@@ -216,3 +258,95 @@ def github_secrets(c: Context, dry_run: bool = False, repo: str = ""):
     assignments = _fail_on_user_error(gh.plan, os.environ)
     for line in _fail_on_user_error(gh.apply, assignments, repo or None, dry_run=dry_run):
         print(line)
+
+
+# --- azure ---
+
+
+def _azure(c: Context, subscription: str = "", resource_group: str = "", workspace: str = ""):
+    from diabetes_model.azure.cli import azure_settings
+
+    flags = {
+        "subscription_id": subscription,
+        "resource_group": resource_group,
+        "workspace_name": workspace,
+    }
+    config = dict(c.config.get("azure", {}))
+    return _fail_on_user_error(azure_settings, ROOT, config, os.environ, flags)
+
+
+@task(
+    help={
+        "remote": "submit the Azure ML sweep job (azureml/sweep.yml) instead of running locally",
+        "trials": "local: number of trials (default: limits.max_total_trials in the sweep spec)",
+        "stream": "with --remote: wait for the sweep, stream its logs, exit with its outcome",
+        "dry_run": "with --remote: write the resolved sweep YAML and contact nothing",
+        "compute": "with --remote: compute cluster (default: azure.compute, else the spec's)",
+        "job_name": "with --remote: name the sweep job",
+        **_WORKSPACE_HELP,
+    }
+)
+def sweep(
+    c: Context,
+    remote: bool = False,
+    trials: int = 0,
+    stream: bool = False,
+    dry_run: bool = False,
+    compute: str = "",
+    job_name: str = "",
+    subscription: str = "",
+    resource_group: str = "",
+    workspace: str = "",
+):
+    """Search hyperparameters: child MLflow runs locally, an Azure ML sweep job with --remote."""
+    from diabetes_model.azure import cli
+
+    settings = _settings(c)
+    azure = _azure(c, subscription, resource_group, workspace)
+    if remote or dry_run:
+        options = {"compute": compute, "job_name": job_name, "dry_run": dry_run, "stream": stream}
+        code = _fail_on_user_error(
+            cli.submit_remote, "sweep_spec", ROOT, settings, azure, **options
+        )
+        if code:
+            raise Exit(code=code)
+        return
+    tracking_uri = settings.tracking_uri_for(ROOT)
+    _fail_on_user_error(cli.sweep_local, ROOT, settings, azure, trials, tracking_uri)
+
+
+@task(
+    help={
+        "job": "name of the completed Azure ML job whose model to register",
+        "remote": "required: the model is registered in the Azure ML workspace",
+        **_WORKSPACE_HELP,
+    }
+)
+def register(
+    c: Context,
+    job: str = "",
+    remote: bool = False,
+    subscription: str = "",
+    resource_group: str = "",
+    workspace: str = "",
+):
+    """Register a completed Azure ML job's model in the workspace, tagged with its lineage."""
+    from diabetes_model.azure import cli
+
+    if not remote or not job:
+        raise Exit(
+            "error: use `invoke register --remote --job NAME` (local training registers its "
+            "model itself; `invoke train --no-register` skips that)",
+            code=1,
+        )
+    azure = _azure(c, subscription, resource_group, workspace)
+    _fail_on_user_error(cli.register_remote, _settings(c), azure, job)
+
+
+@task(help=_WORKSPACE_HELP)
+def compute(c: Context, subscription: str = "", resource_group: str = "", workspace: str = ""):
+    """Create or update the Azure ML compute cluster from azureml/compute.yml."""
+    from diabetes_model.azure import cli
+
+    azure = _azure(c, subscription, resource_group, workspace)
+    _fail_on_user_error(cli.create_compute, ROOT, azure)

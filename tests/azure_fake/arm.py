@@ -137,6 +137,16 @@ def register(cloud: FakeAzure) -> None:
         cloud.advance(request.params["name"])
         return Response(202, None, {"Location": request.url})
 
+    @workspace_route("PUT", r"/models/(?P<name>[^/]+)/versions/(?P<version>[^/]+)")
+    def create_model_version(request: Request) -> Response:
+        # The service reads an MLflow model's flavors from its MLmodel file and always returns
+        # the field; the fake has no artifact to read, so it answers with none.
+        body = request.json()
+        body["properties"].setdefault("flavors", {})
+        path = f"models/{request.params['name']}/versions/{request.params['version']}"
+        existed = cloud.get(path) is not None
+        return Response(200 if existed else 201, cloud.put(request, path, body))
+
     # Generic resources: must come after the specific routes above.
     @workspace_route("PUT", r"/(?P<resource>.+)")
     def put_resource(request: Request) -> Response:

@@ -113,10 +113,17 @@ def lineage_tags(job: Any) -> dict[str, str]:
             tags[key] = job.tags[key]
     data = (job.inputs or {}).get("data")
     if data is not None and getattr(data, "path", None):
-        tags["data"] = str(data.path)
+        tags["data"] = _asset_reference(str(data.path))
     if job.environment:
-        tags["environment"] = str(job.environment)
+        tags["environment"] = _asset_reference(str(job.environment))
     return {k: v for k, v in tags.items() if v}
+
+
+def _asset_reference(value: str) -> str:
+    # The SDK hands back workspace assets as "name:version"; tags say "azureml:name:version".
+    if value.startswith(("azureml:", "/", "https:")) or value.count(":") != 1:
+        return value
+    return f"azureml:{value}"
 
 
 def _exists(operations: Any, name: str, version: str) -> bool:
