@@ -16,7 +16,8 @@ from azure_fake.http import Request, Response, Router, UnhandledRequest, parse, 
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 TENANT = "00000000-0000-0000-0000-00000000000a"
 CLIENT_ID = "00000000-0000-0000-0000-00000000000c"
-CLIENT_SECRET = "fake-client-secret"  # the fake's own, accepted nowhere else
+# The fake's own secret, accepted nowhere else.
+CLIENT_SECRET = "fake-client-secret"  # pragma: allowlist secret
 RESOURCE_GROUP = "rg-fake"
 WORKSPACE = "ws-fake"
 REGION = "westeurope"
