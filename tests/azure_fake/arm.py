@@ -163,13 +163,25 @@ def register(cloud: FakeAzure) -> None:
         if path.count("/") % 2 == 0:  # a collection: kind, or kind/name/subkind
             if path.endswith("/versions") and cloud.get(path.rsplit("/", 1)[0]) is None:
                 return error(404, "UserError", f"{path.rsplit('/', 1)[0]} not found")
-            return Response(200, {"value": cloud.children(path)})
+            return Response(200, {"value": listed(cloud, path, request)})
         return error(404, "UserError", f"Could not find {path} in workspace {request.params['ws']}")
 
     @workspace_route("DELETE", r"/(?P<resource>.+)")
     def delete_resource(request: Request) -> Response:
         found = cloud.resources.pop(request.params["resource"], None)
         return Response(200 if found else 204)
+
+
+def listed(cloud: FakeAzure, collection: str, request: Request) -> list[dict[str, Any]]:
+    """A collection's items; `$orderBy=createdtime desc` and `$top` as the service applies them
+    (the SDK resolves an asset's `@latest` that way). The fake creates in insertion order."""
+    items = cloud.children(collection)
+    order = request.query.get("$orderby", "").lower()
+    if order.startswith("createdtime"):
+        created = list(cloud.resources.values())
+        items.sort(key=lambda item: created.index(item), reverse=order.endswith("desc"))
+    top = request.query.get("$top")
+    return items[: int(top)] if top else items
 
 
 def workspace_not_found(request: Request) -> Response:

@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 
-from azure_fake import aad, arm, run_history, storage
+from azure_fake import aad, arm, online, run_history, storage
 from azure_fake.http import Request, Response, Router, UnhandledRequest, parse, to_requests_response
 
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
@@ -67,6 +67,9 @@ class FakeAzure:
         # What the next submitted job does; tests change these before submitting.
         self.job_statuses = ["Queued", "Running", "Running", "Completed"]
         self.job_error: str | None = None
+        # How online deployments answer scoring requests (online.py), and what they were sent.
+        self.online_scorer = online.default_scorer
+        self.scored: list[tuple[str, str, bytes]] = []
         self.default_storage = (STORAGE_ACCOUNT, BLOB_CONTAINER)
         self.workspace = self._workspace()
         self.resources["datastores/workspaceblobstore"] = arm.arm_envelope(
@@ -74,6 +77,7 @@ class FakeAzure:
         )
         aad.register(self)
         run_history.register(self)
+        online.register(self)  # before arm: its endpoint routes win over the generic ones
         arm.register(self)
         storage.register(self)
 
