@@ -1,0 +1,186 @@
+"""What the notebooks call: the project's settings and data, training runs and their comparison,
+and the registered model, all through the package, so a notebook holds no logic of its own.
+
+An edge: it reads invoke.yaml and the environment, writes the data file and talks to MLflow.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from diabetes_model.errors import UserError
+from diabetes_model.settings import Settings
+
+# The module the job spec's command runs; the notebooks run it in their own process.
+TRAINING_MODULE = ["python", "-m", "diabetes_model.train"]
+
+
+@dataclass(frozen=True)
+class Project:
+    """The project a notebook works in: its root and its settings, read once."""
+
+    root: Path
+    settings: Settings
+    # AzureSettings: the workspace and the specs `invoke train --remote` uses.
+    azure: Any
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.settings.tracking_uri_for(self.root)
+
+    def shown(self, path: Path | str) -> str:
+        """A path relative to the project when it is inside it, for short messages."""
+        try:
+            return str(Path(path).relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The nearest folder with invoke.yaml, from `start` (the notebook's folder) upwards."""
+    start = (start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / "invoke.yaml").is_file():
+            return folder
+    raise UserError(
+        f"no invoke.yaml in {start} or any folder above it; open the notebook from the "
+        "project's notebooks/ folder"
+    )
+
+
+def open_project(start: Path | None = None) -> Project:
+    """The settings the tasks see, read once: invoke.yaml < config.json (Azure) < environment
+    (INVOKE_PROJECT_*, INVOKE_AZURE_*, MLFLOW_TRACKING_URI, AZURE_*)."""
+    from invoke import Config
+
+    from diabetes_model.azure.cli import azure_settings
+
+    root = find_root(start)
+    config = Config(project_location=str(root))
+    config.load_project()
+    config.load_shell_env()  # INVOKE_* variables, exactly as invoke applies them to the tasks
+    settings = Settings.from_sources(dict(config.get("project", {})), os.environ).resolve(root)
+    azure = azure_settings(root, dict(config.get("azure", {})), os.environ)
+    return Project(root, settings, azure)
+
+
+def ensure_data(project: Project, say=print) -> Path:
+    """The data file; the bundled diabetes data (`invoke data`) is written first if it is missing."""
+    from diabetes_model.dataset import write_bundled_dataset
+
+    path = Path(project.settings.data_path)
+    if not path.exists():
+        info = write_bundled_dataset(path, project.settings.target)
+        say(f"wrote the bundled diabetes data to {project.shown(path)} ({info.rows} rows)")
+    return path
+
+
+def load_data(project: Project, say=print) -> Any:
+    """The training table, validated as training validates it (see ensure_data)."""
+    from diabetes_model.dataset import load_dataset
+
+    path = ensure_data(project, say)
+    return load_dataset(path, project.settings.target, project.settings.features)
+
+
+def configured_workspace(azure: Any, say=print) -> Any | None:
+    """The workspace, or None after one line that says what to set."""
+    try:
+        workspace = azure.workspace()
+    except UserError as error:
+        say(f"Not submitting: {error}.")
+        return None
+    say(f"workspace {workspace.workspace_name} in resource group {workspace.resource_group}")
+    return workspace
+
+
+def training_command(
+    project: Project, hyperparameters: Mapping[str, Any], register: bool = True
+) -> list[str]:
+    """`invoke train`'s command line for these hyperparameters: the job spec's command with
+    local values; the ones the spec has no input for go as `--param NAME=VALUE`."""
+    from diabetes_model.azure import specs
+
+    spec_path = project.azure.path(project.root, "job_spec")
+    declared = specs.job_inputs(specs.load_spec(spec_path))
+    inputs = specs.project_inputs(project.settings)
+    inputs.update({k: v for k, v in hyperparameters.items() if k in declared})
+    extra = [
+        arg
+        for name, value in hyperparameters.items()
+        if name not in declared
+        for arg in ("--param", f"{name}={value}")
+    ]
+    if not register:
+        extra.append("--no-register")
+    data = Path(project.settings.data_path)
+    return specs.local_command(spec_path, data, inputs, tuple(extra), python="python")
+
+
+def train_configuration(
+    project: Project, hyperparameters: Mapping[str, Any], register: bool = True
+) -> Any:
+    """Train once, in this process, exactly as `invoke train` would; returns the TrainedRun."""
+    from diabetes_model import train
+
+    argv = training_command(project, hyperparameters, register)
+    if argv[: len(TRAINING_MODULE)] != TRAINING_MODULE:
+        raise UserError(
+            f"the job spec's command no longer starts with `{' '.join(TRAINING_MODULE)}` "
+            f"({' '.join(argv[:3])} ...); the notebook trains with that module"
+        )
+    args = train.build_parser().parse_args(argv[len(TRAINING_MODULE) :])
+    return train.train_and_log(args, project.tracking_uri)
+
+
+def compare_runs(tracking_uri: str, runs: Mapping[str, str]) -> Any:
+    """One row per named run, as MLflow recorded it: the parameters that differ between the
+    runs, every metric, and the registered model version of the run (if any)."""
+    import pandas as pd
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking_uri)
+    records = {}
+    for name, run_id in runs.items():
+        run = client.get_run(run_id)
+        versions = client.search_model_versions(f"run_id = '{run_id}'")
+        records[name] = {
+            "params": dict(run.data.params),
+            "metrics": dict(run.data.metrics),
+            "version": max((int(v.version) for v in versions), default=None),
+        }
+    return pd.DataFrame.from_dict(comparison_rows(records), orient="index")
+
+
+def comparison_rows(records: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Pure part of compare_runs: varying parameters (as numbers where they are), test metrics
+    before train metrics, then the model version."""
+    from diabetes_model.model import parse_value
+
+    names = sorted({p for record in records.values() for p in record["params"]})
+    varying = [n for n in names if len({r["params"].get(n) for r in records.values()}) > 1]
+    metrics = sorted(
+        {m for record in records.values() for m in record["metrics"]},
+        key=lambda m: (not m.startswith("test_"), m),
+    )
+    rows = {}
+    for name, record in records.items():
+        row = {
+            p: parse_value(record["params"][p]) if p in record["params"] else None for p in varying
+        }
+        row.update({m: record["metrics"].get(m) for m in metrics})
+        row["model_version"] = record.get("version")
+        rows[name] = row
+    return rows
+
+
+def load_registered_model(tracking_uri: str, model_name: str, version: int | str) -> Any:
+    """A registered model version as an MLflow pyfunc model, ready to predict."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    return mlflow.pyfunc.load_model(f"models:/{model_name}/{version}")

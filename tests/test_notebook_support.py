@@ -1,0 +1,155 @@
+"""What the notebooks call: the project's settings, its data, `invoke train`'s command line,
+in-process training and the comparison of runs."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from diabetes_model import notebook_support as support
+from diabetes_model.errors import UserError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project with the real invoke.yaml and job spec, and no workspace configured."""
+    for name in ("invoke.yaml", "environment.yml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "azureml", tmp_path / "azureml")
+    (tmp_path / "notebooks").mkdir()
+    for variable in ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZUREML_WORKSPACE_NAME"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.delenv("INVOKE_PROJECT_DATA_PATH", raising=False)
+    return tmp_path
+
+
+def test_the_project_is_found_from_the_notebooks_folder_with_invoke_yaml_settings(project_dir):
+    project = support.open_project(project_dir / "notebooks")
+    assert project.root == project_dir.resolve()
+    assert project.settings.data_path == str(project_dir.resolve() / "data" / "diabetes.csv")
+    assert project.settings.model_name == "diabetes-model"
+    assert project.azure.path(project.root, "job_spec") == project.root / "azureml" / "train.yml"
+
+
+def test_the_environment_overrides_data_path_and_tracking_store_as_for_the_tasks(
+    project_dir, monkeypatch
+):
+    monkeypatch.setenv("INVOKE_PROJECT_DATA_PATH", "/elsewhere/train.csv")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:////elsewhere/mlflow.db")
+    project = support.open_project(project_dir / "notebooks")
+    assert project.settings.data_path == "/elsewhere/train.csv"
+    assert project.tracking_uri == "sqlite:////elsewhere/mlflow.db"
+
+
+def test_outside_a_project_it_says_where_to_open_the_notebook(tmp_path):
+    with pytest.raises(UserError, match=r"no invoke.yaml in .* open the notebook from the project"):
+        support.find_root(tmp_path)
+
+
+def test_missing_data_is_written_from_the_bundled_set_then_loaded_validated(project_dir):
+    project = support.open_project(project_dir)
+    said = []
+    frame = support.load_data(project, say=said.append)
+    assert said == ["wrote the bundled diabetes data to data/diabetes.csv (442 rows)"]
+    assert len(frame) == 442 and "target" in frame.columns
+    support.load_data(project, say=said.append)
+    assert len(said) == 1  # an existing file is used as it is
+
+
+def test_an_invalid_data_file_is_refused_not_replaced(project_dir):
+    project = support.open_project(project_dir)
+    path = Path(project.settings.data_path)
+    path.parent.mkdir()
+    path.write_text("age,target\n1,2\n")
+    with pytest.raises(UserError, match="lacks expected column"):
+        support.load_data(project)
+    assert path.read_text() == "age,target\n1,2\n"
+
+
+def test_the_training_command_is_the_job_specs_with_spec_inputs_and_other_params(project_dir):
+    project = support.open_project(project_dir)
+    argv = support.training_command(
+        project, {"max_iter": 50, "l2_regularization": 0.5}, register=False
+    )
+    assert argv[:3] == ["python", "-m", "diabetes_model.train"]
+    assert argv[argv.index("--data") + 1] == project.settings.data_path
+    assert argv[argv.index("--max-iter") + 1] == "50"
+    assert argv[argv.index("--learning-rate") + 1] == "0.05"  # the spec's value
+    assert argv[-3:] == ["--param", "l2_regularization=0.5", "--no-register"]
+
+
+def test_a_hyperparameter_the_model_lacks_is_refused_before_training(project_dir):
+    project = support.open_project(project_dir)
+    with pytest.raises(UserError, match="unknown hyperparameter 'n_trees'"):
+        support.train_configuration(project, {"n_trees": 5})
+
+
+def test_configurations_train_in_process_and_compare_as_mlflow_recorded_them(
+    project_dir, diabetes_csv, monkeypatch, isolated_mlflow
+):
+    monkeypatch.setenv("INVOKE_PROJECT_DATA_PATH", str(diabetes_csv))
+    project = support.open_project(project_dir)
+    small = support.train_configuration(project, {"max_iter": 20}, register=False)
+    deep = support.train_configuration(project, {"max_iter": 40, "max_depth": 5})
+
+    table = support.compare_runs(project.tracking_uri, {"small": small.run_id, "deep": deep.run_id})
+    assert list(table.index) == ["small", "deep"]
+    assert table.loc["small", "max_iter"] == 20 and table.loc["deep", "max_depth"] == 5
+    assert "learning_rate" not in table.columns  # the same in both runs
+    assert table.loc["deep", "test_rmse"] == pytest.approx(deep.metrics["test_rmse"])
+    assert list(table.columns[2:5]) == ["test_mae", "test_r2", "test_rmse"]
+    assert table.loc["deep", "model_version"] == 1
+    assert table.loc[["small"], "model_version"].isna().all()
+
+    model = support.load_registered_model(project.tracking_uri, "diabetes-model", 1)
+    features = diabetes_csv_features(diabetes_csv)
+    assert len(model.predict(features)) == 3
+
+
+def diabetes_csv_features(path: Path):
+    from diabetes_model.data import split_xy
+    from diabetes_model.dataset import load_dataset
+
+    features, _ = split_xy(load_dataset(path, "target").head(3), "target")
+    return features
+
+
+def test_comparison_rows_keep_only_parameters_that_differ():
+    rows = support.comparison_rows(
+        {
+            "a": {"params": {"lr": "0.1", "seed": "1"}, "metrics": {"train_r2": 0.9}, "version": 2},
+            "b": {
+                "params": {"lr": "0.2", "seed": "1"},
+                "metrics": {"test_r2": 0.5},
+                "version": None,
+            },
+        }
+    )
+    assert rows == {
+        "a": {"lr": 0.1, "test_r2": None, "train_r2": 0.9, "model_version": 2},
+        "b": {"lr": 0.2, "test_r2": 0.5, "train_r2": None, "model_version": None},
+    }
+
+
+def test_without_a_workspace_it_says_what_to_set_in_one_line(project_dir):
+    project = support.open_project(project_dir)
+    said = []
+    assert support.configured_workspace(project.azure, say=said.append) is None
+    [line] = said
+    assert line.startswith("Not submitting: no Azure ML workspace configured: set ")
+    assert "AZUREML_WORKSPACE_NAME" in line and "\n" not in line
+
+
+def test_a_configured_workspace_is_named(project_dir, monkeypatch):
+    monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "00000000-0000-0000-0000-000000000000")
+    monkeypatch.setenv("AZURE_RESOURCE_GROUP", "rg-test")
+    monkeypatch.setenv("AZUREML_WORKSPACE_NAME", "ws-test")
+    project = support.open_project(project_dir)
+    said = []
+    workspace = support.configured_workspace(project.azure, say=said.append)
+    assert workspace.workspace_name == "ws-test"
+    assert said == ["workspace ws-test in resource group rg-test"]
