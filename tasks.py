@@ -350,3 +350,21 @@ def compute(c: Context, subscription: str = "", resource_group: str = "", worksp
 
     azure = _azure(c, subscription, resource_group, workspace)
     _fail_on_user_error(cli.create_compute, ROOT, azure)
+
+
+# --- notebooks ---
+
+
+@task(
+    help={
+        "match": "only the notebooks whose file name contains this text (e.g. 02)",
+        "timeout": "seconds a single cell may run before the notebook counts as failed",
+    }
+)
+def notebooks(c: Context, match: str = "", timeout: int = 600):
+    """Run the notebooks top to bottom; executed copies go to notebooks/executed/."""
+    command = [sys.executable, "-m", "diabetes_model.notebook_run", "notebooks"]
+    command += ["--output", "notebooks/executed", "--timeout", str(timeout)]
+    if match:
+        command += ["--match", match]
+    _run_or_exit(c, shlex.join(command))
