@@ -193,6 +193,7 @@ def test_no_credentials_is_one_line_that_says_how_to_log_in(
     with pytest.raises(UserError, match="no usable Azure credentials: log in with `az login`"):
         submit(tmp_path, data_file)
     assert cloud.jobs_created == []
+    assert cloud.imds_probes >= 1  # the managed-identity probe went to the fake, not the network
 
 
 def test_a_wrong_client_secret_is_refused_with_the_same_advice(cloud, tmp_path, data_file):

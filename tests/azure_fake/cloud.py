@@ -63,6 +63,7 @@ class FakeAzure:
         self.jobs_created: list[str] = []
         self.requests: list[Request] = []
         self.unhandled: list[str] = []
+        self.imds_probes = 0  # managed-identity probes, refused as off Azure
         self.faults: list[Fault] = []
         # What the next submitted job does; tests change these before submitting.
         self.job_statuses = ["Queued", "Running", "Running", "Completed"]
@@ -198,6 +199,7 @@ class FakeAzure:
         def send(adapter, prepared, *args, **kwargs):
             request = parse(prepared)
             if request.host == IMDS_HOST:
+                cloud.imds_probes += 1
                 raise requests.ConnectionError(f"no route to {IMDS_HOST} (not on Azure)")
             try:
                 response = cloud.handle(request)

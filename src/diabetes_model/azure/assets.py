@@ -57,7 +57,7 @@ def ensure_data(
     else:
         size = Path(data.path).stat().st_size
         client.data.create_or_update(data)
-        say(f"data asset {data.name}:{data.version} (uploaded {_human(size)})")
+        say(f"data asset {data.name}:{data.version} (uploaded {human_size(size)})")
     return reference
 
 
@@ -136,7 +136,7 @@ def _exists(operations: Any, name: str, version: str) -> bool:
     return True
 
 
-def _human(size: int) -> str:
+def human_size(size: float) -> str:
     for unit in ("B", "kB", "MB"):
         if size < 1000:
             return f"{size:.0f} {unit}"

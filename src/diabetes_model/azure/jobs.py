@@ -163,6 +163,8 @@ def submit(
         say(f"resolved job written to {out} (nothing was submitted)")
         return 0
 
+    from azure.ai.ml import load_job
+
     workspace = azure.workspace()
     hook = notification_hook(azure.notify_emails, azure.notify_on) if azure.notify_emails else None
     client = client_factory(workspace, raw_request_hook=hook)
@@ -174,8 +176,6 @@ def submit(
             client, azure.path(root, "data_spec"), submission.data_file, say=say
         )
         resolved = resolve_spec(spec, spec_path, submission, environment, data, git)
-        from azure.ai.ml import load_job
-
         job = load_job(source=write_spec(resolved, out))
         say(snapshot_summary(resolved))
         created = client.jobs.create_or_update(job)
@@ -195,7 +195,7 @@ def snapshot_summary(resolved: Mapping[str, Any]) -> str:
     ignore = get_ignore_file(code)
     size, files = get_directory_size(code, ignore_file=ignore)
     rule = f"{Path(ignore.path).name} applied" if ignore.exists() else "no ignore file"
-    return f"code snapshot: {code.name}/ ({len(files)} files, {assets._human(size)}; {rule})"
+    return f"code snapshot: {code.name}/ ({len(files)} files, {assets.human_size(size)}; {rule})"
 
 
 def wait(
@@ -209,8 +209,9 @@ def wait(
 ) -> int:
     """Follow a job to its end; the exit code is 0 only when it completed.
 
-    The SDK retries each request; this loop also survives a stream that breaks on a transient
-    error after those retries, by waiting and resuming (the log is printed from where it was).
+    The SDK retries each request (429 and 5xx, with backoff) and refreshes its token before it
+    expires; this loop also survives a stream that still breaks on a transient error, by waiting
+    and resuming it (the resumed stream prints the log again from its start).
     """
     from azure.ai.ml.exceptions import JobException
     from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
