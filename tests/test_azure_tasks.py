@@ -143,6 +143,8 @@ def test_remote_sweep_submits_search_space_objective_and_limits(tasks, context, 
     assert job["earlyTermination"]["policyType"] == "Bandit"
     assert "--learning-rate ${{search_space.learning_rate}}" in job["trial"]["command"]
     assert job["trial"]["environmentId"].split("/")[-3] == "diabetes-model-env"
+    assert "/codes/" in job["trial"]["codeId"]
+    assert job["inputs"]["data"]["uri"].split("/")[-3] == "diabetes"
 
 
 def test_a_failed_remote_job_ends_the_task_with_a_non_zero_exit(tasks, context, cloud):
