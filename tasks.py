@@ -162,7 +162,8 @@ def ui(c: Context, port: int = 5000, host: str = "0.0.0.0"):
     """Open the MLflow UI on the project's tracking store."""
     settings = _settings(c)
     uri = settings.tracking_uri_for(ROOT)
-    command = ["mlflow", "ui", "--backend-store-uri", uri, "--host", host, "--port", str(port)]
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri]
+    command += ["--host", host, "--port", str(port)]
     command += _forwarded_host_flags(port)
     print(f"MLflow UI on http://localhost:{port} (store: {uri})")
     _run_or_exit(c, shlex.join(command))
@@ -199,7 +200,15 @@ def test(c: Context, k: str = "", x: bool = False):
 def lint(c: Context):
     """Run every pre-commit hook on all files: ruff, nbstripout, YAML/JSON/TOML, secrets."""
     with c.cd(str(ROOT)):
-        result = c.run("pre-commit run --all-files --show-diff-on-failure", warn=True)
+        command = [
+            sys.executable,
+            "-m",
+            "pre_commit",
+            "run",
+            "--all-files",
+            "--show-diff-on-failure",
+        ]
+        result = c.run(shlex.join(command), warn=True)
     if result is None or not result.ok:
         raise Exit("lint failed: fix the findings above (ruff format fixes its own), then re-run")
 
