@@ -377,3 +377,120 @@ def notebooks(c: Context, match: str = "", timeout: int = 600):
     if match:
         command += ["--match", match]
     _run_or_exit(c, shlex.join(command))
+
+
+# --- serving and monitoring ---
+
+
+@task(
+    help={
+        "model": "NAME/VERSION to serve (default: the newest version of project.model_name)",
+        "port": "port to listen on (default 5001, azmlinfsrv's own)",
+        "host": "address to bind: 127.0.0.1 keeps the model on this machine",
+        "workers": "server worker processes; each loads the model",
+    }
+)
+def serve(c: Context, model: str = "", port: int = 5001, host: str = "127.0.0.1", workers: int = 1):
+    """Serve a registered model locally with Azure ML's inference server and score.py."""
+    from diabetes_model.serving import local
+
+    settings = _settings(c)
+    tracking_uri = settings.tracking_uri_for(ROOT)
+    plan = _fail_on_user_error(
+        local.prepare, ROOT, tracking_uri, settings.model_name, model,
+        port=port, host=host, workers=workers,
+    )  # fmt: skip
+    print(f"serving {plan.model} at {plan.url} (inputs logged to {_shown(plan.input_log)})")
+    _run_or_exit(c, plan.command, env=dict(plan.env))
+
+
+@task(
+    help={
+        "url": "scoring URL (default: the local server of `invoke serve`)",
+        "file": "request to send: a .json body, or a .csv of feature rows",
+        "rows": "without --file: how many rows of the training data to send",
+    }
+)
+def predict(c: Context, url: str = "http://127.0.0.1:5001/score", file: str = "", rows: int = 5):
+    """Send sample rows to a scoring URL and print the predictions."""
+    from diabetes_model.serving import local
+
+    settings = _settings(c)
+    data_path = Path(settings.data_path)
+    request_file = Path(file) if file else None
+    predictions = _fail_on_user_error(
+        local.predict, url, request_file, data_path, settings.target, settings.features, rows
+    )
+    print(predictions)
+
+
+@task(
+    help={
+        "model_version": "registered model version (default: the workspace's latest)",
+        "traffic": "percent of traffic for the new deployment after its smoke request",
+        "slot": "blue or green (default: the idle one)",
+        "monitor": "also create or update the drift monitor (azureml/monitor.yml)",
+        "dry_run": "write the resolved specs to outputs/azureml/deploy/; contact nothing",
+        **_WORKSPACE_HELP,
+    }
+)
+def deploy(
+    c: Context,
+    model_version: str = "",
+    traffic: int = 100,
+    slot: str = "",
+    monitor: bool = False,
+    dry_run: bool = False,
+    subscription: str = "",
+    resource_group: str = "",
+    workspace: str = "",
+):
+    """Deploy the registered model to the Azure ML online endpoint, blue/green."""
+    from diabetes_model.serving import deploy as rollout
+
+    azure = _azure(c, subscription, resource_group, workspace)
+    _fail_on_user_error(
+        rollout.run_task, ROOT, _settings(c), azure, dict(c.config.get("deploy", {})),
+        model_version=model_version, traffic=traffic, slot=slot, monitor=monitor, dry_run=dry_run,
+    )  # fmt: skip
+
+
+@task(
+    help={
+        "last": "judge only the last N scored rows (default: every row in the log)",
+        "psi_threshold": "a feature drifts above this population stability index",
+        "ks_alpha": "Kolmogorov-Smirnov significance level, shared by all features",
+        "min_rows": "refuse to judge fewer scored rows than this",
+        "log": "input log to read (default: the one `invoke serve` writes)",
+        "output": "folder for drift.md, drift.json and drift.png",
+    }
+)
+def drift(
+    c: Context,
+    last: int = 0,
+    psi_threshold: float = 0.2,
+    ks_alpha: float = 0.01,
+    min_rows: int = 30,
+    log: str = "",
+    output: str = "outputs/drift",
+):
+    """Compare recent scored inputs with the training data; exit 1 when a feature drifts."""
+    from diabetes_model import drift_report
+    from diabetes_model.serving.local import INPUT_LOG
+
+    settings = _settings(c)
+    run = _fail_on_user_error(
+        drift_report.run_drift,
+        data_path=Path(settings.data_path),
+        target=settings.target,
+        features=settings.features,
+        input_log=ROOT / (log or INPUT_LOG),
+        report_dir=ROOT / output,
+        last=last or None,
+        min_rows=min_rows,
+        psi_threshold=psi_threshold,
+        ks_alpha=ks_alpha,
+    )
+    print(run.summary)
+    if run.result.drifted:
+        raise Exit(code=1)

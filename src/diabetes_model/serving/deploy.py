@@ -79,6 +79,49 @@ class Request:
     reference_csv: Path | None = None
 
 
+def run_task(
+    root: Path,
+    project: Any,
+    azure: AzureSettings,
+    config: Mapping[str, Any],
+    *,
+    model_version: str = "",
+    traffic: int = 100,
+    slot: str = "",
+    monitor: bool = False,
+    dry_run: bool = False,
+    say: Say = print,
+) -> dict[str, int]:
+    """What `invoke deploy` calls: settings and flags in, the endpoint's traffic out."""
+    request = Request(
+        root=root,
+        model_name=project.model_name,
+        smoke_rows=smoke_rows(Path(project.data_path), project.target, project.features),
+        model_version=model_version,
+        slot=slot,
+        traffic=traffic,
+        monitor=monitor,
+        reference_csv=Path(project.data_path),
+    )
+    return deploy(request, DeploySettings.from_config(config), azure, dry_run=dry_run, say=say)
+
+
+def smoke_rows(data_path: Path, target: str, features: Sequence[str]) -> Any:
+    """A few feature rows to score: from the training data, else scikit-learn's diabetes data
+    (CI deploys without a data/ folder)."""
+    from diabetes_model.dataset import load_dataset
+
+    if data_path.is_file():
+        return load_dataset(data_path, target, features)[list(features)].head(SMOKE_ROWS)
+    from sklearn.datasets import load_diabetes
+
+    bundled = load_diabetes(as_frame=True, scaled=False).frame
+    missing = [f for f in features if f not in bundled.columns]
+    if missing:
+        raise UserError(f"{data_path} not found: run `invoke data` so the smoke request has rows")
+    return bundled[list(features)].head(SMOKE_ROWS)
+
+
 def deploy(
     request: Request,
     settings: DeploySettings,

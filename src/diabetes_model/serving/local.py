@@ -7,6 +7,7 @@ azmlinfsrv with `score.py`, bound to the loopback address. `invoke predict` post
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import sys
@@ -44,12 +45,49 @@ class ServerPlan:
     argv: tuple[str, ...]
     env: Mapping[str, str]
     url: str
+    model: str = ""
+    input_log: Path | None = None
 
     @property
     def command(self) -> str:
         import shlex
 
         return shlex.join(self.argv)
+
+
+def prepare(
+    root: Path,
+    tracking_uri: str,
+    model_name: str,
+    model: str = "",
+    *,
+    port: int = DEFAULT_PORT,
+    host: str = DEFAULT_HOST,
+    workers: int = 1,
+) -> ServerPlan:
+    """`invoke serve`: resolve the version, copy it under outputs/, and plan the server."""
+    ref = parse_model_ref(model) if model else latest_version(tracking_uri, model_name)
+    model_dir = download_model(tracking_uri, ref, root / MODELS_DIR)
+    plan = server_plan(model_dir, port=port, host=host, input_log=root / INPUT_LOG, workers=workers)
+    return dataclasses.replace(plan, model=str(ref), input_log=root / INPUT_LOG)
+
+
+def predict(
+    url: str, file: Path | None, data_path: Path, target: str, features: Sequence[str], rows: int
+) -> str:
+    """`invoke predict`: send a request file, or rows of the training data; the predictions."""
+    from diabetes_model.dataset import load_dataset
+
+    if rows < 1:
+        raise UserError(f"--rows {rows} must be at least 1")
+    sample = None
+    if file is None:
+        try:
+            sample = load_dataset(data_path, target, features)[list(features)]
+        except UserError as error:
+            raise UserError(f"{error}; or send a request with --file") from None
+    body = request_body(file, sample, rows)
+    return format_predictions(post(url, body))
 
 
 def parse_model_ref(text: str) -> ModelRef:
@@ -77,23 +115,28 @@ def latest_version(tracking_uri: str, model_name: str) -> ModelRef:
 def download_model(tracking_uri: str, ref: ModelRef, models_dir: Path) -> Path:
     """Copy a registered version to `models_dir/NAME/VERSION`, replacing an older copy.
 
-    Copied afresh every time: a new store may reuse a version number for a different model.
+    Copied afresh every time: a new store may reuse a version number for a different model. The
+    store is asked explicitly (MLflow's `models:/` URIs would read the process-wide registry).
     """
     import mlflow
+    import yaml
+    from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
     target = models_dir / ref.name / ref.version
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{ref.version}-", dir=target.parent))
     try:
-        mlflow.artifacts.download_artifacts(
-            f"models:/{ref.name}/{ref.version}",
-            dst_path=str(partial),
-            tracking_uri=tracking_uri,
-            registry_uri=tracking_uri,
+        client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        source = client.get_model_version_download_uri(ref.name, ref.version)
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=source, dst_path=str(partial), tracking_uri=tracking_uri
         )
+        # What MLflow itself writes beside a registered model it downloads.
+        meta = {"model_name": ref.name, "model_version": ref.version}
+        (Path(local) / "registered_model_meta").write_text(yaml.safe_dump(meta))
         shutil.rmtree(target, ignore_errors=True)
-        partial.rename(target)
+        Path(local).rename(target)
     except MlflowException as error:
         raise UserError(
             f"cannot load model {ref} from {tracking_uri} ({error.message.splitlines()[0]}); "
