@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 from invoke import MockContext, Result
 
 from diabetes_model import notebook_run
@@ -79,6 +80,19 @@ def test_a_notebook_calls_the_package_and_defines_no_logic_of_its_own(path):
 # --- executed top to bottom ---
 
 
+def copy_project(project: Path) -> Path:
+    """What the notebooks read from the project: settings, specs and themselves; no config.json."""
+    project.mkdir()
+    for name in ("invoke.yaml", "environment.yml"):
+        shutil.copy(ROOT / name, project / name)
+    shutil.copytree(ROOT / "azureml", project / "azureml")
+    (project / "src").symlink_to(ROOT / "src")  # the job's code folder (`code: ../src`)
+    (project / "notebooks").mkdir()
+    for path in NOTEBOOKS:
+        shutil.copy(path, project / "notebooks" / path.name)
+    return project
+
+
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Run the three notebooks once, as `invoke notebooks` does, in a copy of the project.
@@ -88,15 +102,7 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> dict:
     redirected by environment variables; HOME is temporary, so the kernel writes nothing there.
     """
     base = tmp_path_factory.mktemp("notebooks")
-    project = base / "project"
-    project.mkdir()
-    for name in ("invoke.yaml", "environment.yml"):
-        shutil.copy(ROOT / name, project / name)
-    shutil.copytree(ROOT / "azureml", project / "azureml")
-    (project / "src").symlink_to(ROOT / "src")  # the job's code folder (`code: ../src`)
-    (project / "notebooks").mkdir()
-    for path in NOTEBOOKS:
-        shutil.copy(path, project / "notebooks" / path.name)
+    project = copy_project(base / "project")
 
     (base / "home").mkdir()
     store = base / "store" / "mlflow.db"
@@ -203,6 +209,31 @@ def test_submit_without_a_workspace_shows_the_job_says_so_once_and_submits_nothi
     assert texts[guard].startswith("Not submitting: ")
     assert texts[guard].count("\n") == 1  # one line
     assert all(text == "" for text in texts[guard + 1 :])  # later cells do nothing
+
+
+def test_with_a_workspace_the_submit_notebook_submits_what_invoke_train_remote_submits(
+    tmp_path, monkeypatch, diabetes_csv, capsys
+):
+    """Its cells run here, in-process, so the real azure-ai-ml client talks to the Azure fake."""
+    from azure_fake import RESOURCE_GROUP, WORKSPACE, fake_azure
+
+    project = copy_project(tmp_path / "project")
+    monkeypatch.chdir(project / "notebooks")
+    monkeypatch.setenv("INVOKE_PROJECT_DATA_PATH", str(diabetes_csv))
+    namespace: dict = {}
+    with fake_azure(monkeypatch, home=str(tmp_path / "home")) as cloud:
+        for cell in code_cells(read(project / "notebooks" / SUBMIT)):
+            exec(compile(cell.source, SUBMIT, "exec"), namespace)
+
+    assert namespace["exit_code"] == 0
+    [name] = cloud.jobs_created
+    job = cloud.job(name)["properties"]
+    spec = yaml.safe_load((ROOT / "azureml" / "train.yml").read_text())
+    assert job["command"] == " ".join(spec["command"].split())
+    assert job["experimentName"] == "diabetes"
+    out = capsys.readouterr().out
+    assert f"workspace {WORKSPACE} in resource group {RESOURCE_GROUP}" in out
+    assert f"submitted command job {name}" in out
 
 
 # --- invoke notebooks ---
