@@ -22,7 +22,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     copy = tmp_path_factory.mktemp("project")
     for name in ("tasks.py", "invoke.yaml", "pyproject.toml", ".gitignore"):
         shutil.copy(ROOT / name, copy / name)
-    shutil.copytree(ROOT / "src", copy / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in ("src", "azureml"):  # azureml/train.yml holds the training command
+        shutil.copytree(ROOT / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__"))
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
     subprocess.run(["git", "init", "-q"], cwd=copy, check=True)
     subprocess.run([*git, "add", "."], cwd=copy, check=True)

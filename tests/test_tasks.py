@@ -38,33 +38,40 @@ def ran(c: MockContext) -> list[str]:
 
 
 TRAIN = [sys.executable, "-m", "diabetes_model.train"]
-DEFAULT_ARGS = [
-    "--data", "data/diabetes.csv", "--target", "target", "--experiment", "diabetes",
-    "--model-name", "diabetes-model", "--test-size", "0.2", "--random-state", "42",
-]  # fmt: skip
+
+
+def spec_command(**hyperparameters: str) -> list[str]:
+    """The command of azureml/train.yml with the project's values, as `invoke train` runs it."""
+    values = {"learning-rate": "0.05", "max-iter": "200", "max-depth": "3", **hyperparameters}
+    return [
+        *TRAIN, "--data", "data/diabetes.csv", "--target", "target", "--experiment", "diabetes",
+        "--model-name", "diabetes-model", "--test-size", "0.2", "--random-state", "42",
+        "--learning-rate", values["learning-rate"], "--max-iter", values["max-iter"],
+        "--max-depth", values["max-depth"],
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
-    ("flags", "extra"),
+    ("flags", "expected"),
     [
-        ({}, []),
+        ({}, spec_command()),
         (
             {"max_iter": "50", "learning_rate": "0.1"},
-            ["--learning-rate", "0.1", "--max-iter", "50"],
+            spec_command(**{"max-iter": "50", "learning-rate": "0.1"}),
         ),
-        ({"max_depth": "4"}, ["--max-depth", "4"]),
+        ({"max_depth": "4"}, spec_command(**{"max-depth": "4"})),
         (
             {"param": ["l2_regularization=1", "max_bins=63"]},
-            ["--param", "l2_regularization=1", "--param", "max_bins=63"],
+            [*spec_command(), "--param", "l2_regularization=1", "--param", "max_bins=63"],
         ),
-        ({"no_register": True}, ["--no-register"]),
+        ({"no_register": True}, [*spec_command(), "--no-register"]),
     ],
 )
-def test_train_runs_the_training_module_with_the_settings_and_flags(flags, extra, monkeypatch):
+def test_train_runs_the_job_specs_command_with_local_values(flags, expected, monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI")
     c = context()
     tasks.train(c, **flags)
-    assert ran(c) == TRAIN + DEFAULT_ARGS + extra
+    assert ran(c) == expected
     assert c.run.call_args.kwargs["env"] == {
         "MLFLOW_TRACKING_URI": f"sqlite:///{ROOT}/mlruns/mlflow.db"
     }
@@ -100,7 +107,7 @@ def test_ui_serves_the_project_store_on_all_interfaces_port_5000(monkeypatch):
     monkeypatch.delenv("CODESPACE_NAME", raising=False)
     c = context()
     tasks.ui(c)
-    assert ran(c) == ["mlflow", "ui", "--backend-store-uri", f"sqlite:///{ROOT}/mlruns/mlflow.db",
+    assert ran(c) == [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", f"sqlite:///{ROOT}/mlruns/mlflow.db",
                       "--host", "0.0.0.0", "--port", "5000"]  # fmt: skip
 
 
@@ -130,7 +137,7 @@ def test_lint_runs_every_pre_commit_hook_and_says_how_to_fix():
     c = context(exited=1)
     with pytest.raises(Exit, match=r"lint failed: fix the findings"):
         tasks.lint(c)
-    assert ran(c)[:3] == ["pre-commit", "run", "--all-files"]
+    assert ran(c)[:5] == [sys.executable, "-m", "pre_commit", "run", "--all-files"]
 
 
 def test_data_without_a_source_writes_the_bundled_set(tmp_path, capsys):
