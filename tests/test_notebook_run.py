@@ -62,3 +62,13 @@ def test_notebooks_are_found_in_folders_and_filtered_by_name(tmp_path):
 def test_a_wrong_path_is_one_line_and_exit_1(tmp_path, capsys):
     assert notebook_run.main([str(tmp_path / "missing.ipynb"), "--output", str(tmp_path)]) == 1
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_a_notebook_that_is_not_json_is_one_line_and_exit_1(tmp_path, capsys):
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("{ not json")
+    assert notebook_run.main([str(broken), "--output", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {broken} is not a readable notebook (") and err.count("\n") == 1
+    assert "restore it from git" in err
+    assert not (tmp_path / "out").exists()

@@ -57,14 +57,25 @@ def execute_notebook(
 ) -> Executed:
     """Execute every cell in order in a fresh kernel and write the executed copy to `output`,
     also when a cell fails (the copy then ends with that cell's error)."""
-    import nbformat
-    from ipykernel.kernelspec import write_kernel_spec
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import AsyncKernelManager
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+    try:
+        import nbformat
+        from ipykernel.kernelspec import write_kernel_spec
+        from jupyter_client.kernelspec import KernelSpecManager
+        from jupyter_client.manager import AsyncKernelManager
+        from nbclient import NotebookClient
+        from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+    except ImportError as missing:
+        raise UserError(
+            f"running notebooks needs the development tools ({missing.name} is missing): "
+            "pip install -e '.[dev]'"
+        ) from None
 
-    notebook = nbformat.read(source, as_version=4)
+    try:
+        notebook = nbformat.read(source, as_version=4)
+    except (OSError, ValueError) as error:  # nbformat's NotJSONError is a ValueError
+        raise UserError(
+            f"{source} is not a readable notebook ({_first_line(str(error))}); restore it from git"
+        ) from None
     started = time.perf_counter()
     error = None
     with tempfile.TemporaryDirectory(prefix="notebook-kernel-") as scratch:
@@ -147,10 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         sources = notebooks_in(args.paths, args.match)
+        results = execute_all(sources, args.output, timeout=args.timeout)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    results = execute_all(sources, args.output, timeout=args.timeout)
     failed = [done for done in results if done.error]
     if failed:
         names = ", ".join(done.source.name for done in failed)
