@@ -88,6 +88,13 @@ def test_a_hyperparameter_the_model_lacks_is_refused_before_training(project_dir
         support.train_configuration(project, {"n_trees": 5})
 
 
+def test_a_value_the_training_flags_refuse_is_one_error_not_an_exit(project_dir, capsys):
+    project = support.open_project(project_dir)
+    with pytest.raises(UserError, match=r"hyperparameters \{'max_iter': 'many'\} are not valid"):
+        support.train_configuration(project, {"max_iter": "many"})
+    assert "--max-iter: invalid int value: 'many'" in capsys.readouterr().err
+
+
 def test_configurations_train_in_process_and_compare_as_mlflow_recorded_them(
     project_dir, diabetes_csv, monkeypatch, isolated_mlflow
 ):

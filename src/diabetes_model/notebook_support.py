@@ -7,7 +7,7 @@ An edge: it reads invoke.yaml and the environment, writes the data file and talk
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from diabetes_model.settings import Settings
 
 # The module the job spec's command runs; the notebooks run it in their own process.
 TRAINING_MODULE = ["python", "-m", "diabetes_model.train"]
+Say = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def open_project(start: Path | None = None) -> Project:
     return Project(root, settings, azure)
 
 
-def ensure_data(project: Project, say=print) -> Path:
+def ensure_data(project: Project, say: Say = print) -> Path:
     """The data file; the bundled diabetes data (`invoke data`) is written first if it is missing."""
     from diabetes_model.dataset import write_bundled_dataset
 
@@ -79,7 +80,7 @@ def ensure_data(project: Project, say=print) -> Path:
     return path
 
 
-def load_data(project: Project, say=print) -> Any:
+def load_data(project: Project, say: Say = print) -> Any:
     """The training table, validated as training validates it (see ensure_data)."""
     from diabetes_model.dataset import load_dataset
 
@@ -87,7 +88,7 @@ def load_data(project: Project, say=print) -> Any:
     return load_dataset(path, project.settings.target, project.settings.features)
 
 
-def configured_workspace(azure: Any, say=print) -> Any | None:
+def configured_workspace(azure: Any, say: Say = print) -> Any | None:
     """The workspace, or None after one line that says what to set."""
     try:
         workspace = azure.workspace()
@@ -133,7 +134,12 @@ def train_configuration(
             f"the job spec's command no longer starts with `{' '.join(TRAINING_MODULE)}` "
             f"({' '.join(argv[:3])} ...); the notebook trains with that module"
         )
-    args = train.build_parser().parse_args(argv[len(TRAINING_MODULE) :])
+    try:
+        args = train.build_parser().parse_args(argv[len(TRAINING_MODULE) :])
+    except SystemExit:  # the parser has printed which value it refused
+        raise UserError(
+            f"the hyperparameters {dict(hyperparameters)} are not valid training flags; fix them"
+        ) from None
     return train.train_and_log(args, project.tracking_uri)
 
 
