@@ -68,6 +68,15 @@ def test_compare_flags_nothing_between_samples_of_one_distribution():
     assert result.drifted == []
 
 
+def test_a_high_psi_from_a_small_sample_alone_is_not_drift():
+    # 40 rows of the training distribution: PSI's sampling noise passes 0.2, KS sees no shift.
+    reference = pd.DataFrame({"x": normal(442, seed=1)})
+    small = pd.DataFrame({"x": normal(40, seed=3)})
+    (result,) = compare(reference, small, ["x"]).features
+    assert result.psi > 0.2 and result.ks_pvalue > 0.1
+    assert not result.drifted
+
+
 def test_a_stricter_threshold_flags_a_smaller_shift():
     reference, current = frame(0.0, seed=1), frame(0.3, seed=2)
     assert (

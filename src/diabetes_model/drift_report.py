@@ -125,7 +125,7 @@ def _markdown(result: DriftResult, data: dict) -> str:
         f"{verdict}: {data['current_rows']} recent scored rows ({data['current']}) against the "
         f"training data ({data['reference']}), {data['created']}.",
         "",
-        f"A feature drifts when PSI > {result.psi_threshold} or the KS p-value < "
+        f"A feature drifts when its PSI > {result.psi_threshold} and its KS p-value < "
         f"{result.ks_alpha} / {len(result.features)} features.",
         "",
         "| feature | PSI | KS statistic | KS p-value | training rows | recent rows | drift |",

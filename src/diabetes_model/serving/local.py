@@ -86,7 +86,7 @@ def predict(
             sample = load_dataset(data_path, target, features)[list(features)]
         except UserError as error:
             raise UserError(f"{error}; or send a request with --file") from None
-    body = request_body(file, sample, rows)
+    body = request_body(file, sample, rows, target)
     return format_predictions(post(url, body))
 
 
@@ -181,8 +181,9 @@ def server_plan(
     return ServerPlan(argv=argv, env=env, url=f"http://{host}:{port}/score")
 
 
-def request_body(path: Path | None, sample: Any, rows: int = 5) -> dict[str, Any]:
-    """The body to send: a JSON request file as is, a CSV file's rows, or rows of `sample`."""
+def request_body(path: Path | None, sample: Any, rows: int = 5, target: str = "") -> dict[str, Any]:
+    """The body to send: a JSON request file as is, a CSV file's rows (without the `target`
+    column, so the training CSV works), or the first `rows` rows of `sample`."""
     import pandas as pd
 
     from diabetes_model.serving.contract import example_request
@@ -192,7 +193,8 @@ def request_body(path: Path | None, sample: Any, rows: int = 5) -> dict[str, Any
     if not path.is_file():
         raise UserError(f"--file {path} does not exist: give a .json request or a .csv of rows")
     if path.suffix.lower() == ".csv":
-        return example_request(pd.read_csv(path))
+        frame = pd.read_csv(path)
+        return example_request(frame.drop(columns=[target]) if target in frame else frame)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except ValueError as error:
