@@ -125,7 +125,7 @@ def test_train_and_log_returns_the_run_it_logged_without_printing(trained, diabe
     assert logged.data.params["max_iter"] == "30"
     assert result.metrics == pytest.approx(logged.data.metrics)
     assert result.registered_version is None
-    assert result.model_uri.startswith("models:/")
+    assert result.model_uri == f"runs:/{result.run_id}/model"
     assert result.tracking_uri == trained["uri"]
     assert capsys.readouterr().out == ""
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import importlib.metadata
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+MODEL_ARTIFACT_PATH = "model"
 
 # The logged model needs only these to load and predict; exact versions make it reproducible.
 MODEL_REQUIREMENTS = ("mlflow", "scikit-learn", "numpy", "pandas", "scipy", "skops")
@@ -72,20 +75,26 @@ def log_training_run(
         mlflow.log_metrics(metrics)
         mlflow.set_tags(tags)
         mlflow.log_figure(figure, "diagnostics.png")
-        info = mlflow.sklearn.log_model(
-            pipeline,
-            name="model",
-            signature=infer_signature(input_example, predictions),
-            input_example=input_example.head(5),
-            pip_requirements=pinned_requirements(),
-            skops_trusted_types=SKOPS_TRUSTED_TYPES,
-        )
+        # Saved, then logged as run artifacts, rather than mlflow.sklearn.log_model: log_model goes
+        # through MLflow 3's logged-models API, which Azure ML's MLflow server does not implement
+        # (it answers 404), while run artifacts and `runs:/` registration work there and here alike.
+        with tempfile.TemporaryDirectory() as folder:
+            mlflow.sklearn.save_model(
+                pipeline,
+                Path(folder, MODEL_ARTIFACT_PATH),
+                signature=infer_signature(input_example, predictions),
+                input_example=input_example.head(5),
+                pip_requirements=pinned_requirements(),
+                skops_trusted_types=SKOPS_TRUSTED_TYPES,
+            )
+            mlflow.log_artifacts(str(Path(folder, MODEL_ARTIFACT_PATH)), MODEL_ARTIFACT_PATH)
+    model_uri = f"runs:/{run.info.run_id}/{MODEL_ARTIFACT_PATH}"
     # Leaving the block marks the run FINISHED; a failure above marks it FAILED and never registers.
     version = None
     if registered_model_name:
-        registered = mlflow.register_model(info.model_uri, registered_model_name, tags=dict(tags))
-        version = registered.version
-    return LoggedRun(run.info.run_id, experiment_id, info.model_uri, version)
+        registered = mlflow.register_model(model_uri, registered_model_name, tags=dict(tags))
+        version = str(registered.version)
+    return LoggedRun(run.info.run_id, experiment_id, model_uri, version)
 
 
 def ui_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
