@@ -195,6 +195,7 @@ def test_train_and_compare_tracks_three_runs_and_predicts_with_the_best_version(
     [predictions] = [text for text in texts if "predicted" in text]
     assert "actual" in predictions and len(predictions.strip().splitlines()) >= 6
     assert images(notebook) >= 1
+    assert "IProgress not found" not in "".join(texts)  # no widget warning from MLflow's bars
 
 
 def test_submit_without_a_workspace_shows_the_job_says_so_once_and_submits_nothing(executed):

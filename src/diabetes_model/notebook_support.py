@@ -7,6 +7,7 @@ An edge: it reads invoke.yaml and the environment, writes the data file and talk
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,7 +141,11 @@ def train_configuration(
         raise UserError(
             f"the hyperparameters {dict(hyperparameters)} are not valid training flags; fix them"
         ) from None
-    return train.train_and_log(args, project.tracking_uri)
+    with warnings.catch_warnings():
+        # MLflow's artifact progress bar imports tqdm.auto, which warns in a kernel without
+        # ipywidgets (and then draws a text bar, which is all a notebook needs here).
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        return train.train_and_log(args, project.tracking_uri)
 
 
 def compare_runs(tracking_uri: str, runs: Mapping[str, str]) -> Any:
