@@ -10,6 +10,15 @@ import pytest
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # matplotlib writes its font cache under the user's home unless told otherwise; it reads the
+    # variable once per process, so it is set before any test imports it.
+    import os
+    import tempfile
+
+    os.environ.setdefault("MPLCONFIGDIR", tempfile.mkdtemp(prefix="mplconfig-"))
+
+
 @pytest.fixture(autouse=True)
 def isolated_mlflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """Point MLflow at a store inside tmp_path (created only if a test uses it)."""

@@ -286,3 +286,10 @@ def test_a_resolved_spec_that_does_not_load_is_not_left_behind(tmp_path):
     with pytest.raises(UserError, match="does not load"):
         jobs.write_spec({**bad, "type": "command"}, tmp_path / "job.yml")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_checkout_without_commits_is_named_as_such_not_truncated(tmp_path):
+    from diabetes_model.azure.jobs import GitInfo, git_info
+
+    assert git_info(tmp_path).short == "uncommitted"  # tmp_path is not a git checkout
+    assert GitInfo(commit="0123456789abcdef", branch="main", author="a").short == "0123456"

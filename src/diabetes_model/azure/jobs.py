@@ -22,6 +22,7 @@ Say = Callable[[str], None]
 JOB_PUT = re.compile(r"/workspaces/[^/]+/jobs/[^/?]+(\?|$)")
 FINISHED = {"Completed": 0, "Failed": 1, "Canceled": 1, "NotResponding": 1, "Paused": 1}
 TRANSIENT = {408, 429, 500, 502, 503, 504}
+NO_COMMIT = "uncommitted"  # the code is not in a git checkout
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,8 @@ class GitInfo:
 
     @property
     def short(self) -> str:
-        return self.commit[:7]
+        """Seven hex digits of a commit; the placeholder whole when there is no commit."""
+        return self.commit if self.commit == NO_COMMIT else self.commit[:7]
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ def git_info(root: Path) -> GitInfo:
         return done.stdout.strip() if done.returncode == 0 else ""
 
     return GitInfo(
-        commit=git("rev-parse", "HEAD") or "uncommitted",
+        commit=git("rev-parse", "HEAD") or NO_COMMIT,
         branch=git("rev-parse", "--abbrev-ref", "HEAD") or "unknown",
         author=git("log", "-1", "--format=%an") or git("config", "user.name") or "unknown",
     )
