@@ -1,7 +1,8 @@
 """Run Azure ML's inference server (azmlinfsrv) bound to one address instead of all of them.
 
 azmlinfsrv always binds 0.0.0.0, right inside a container but on a laptop it would offer the model
-to the whole network. This runs the same CLI, arguments and gunicorn set-up, with `--host` added.
+to the whole network. This runs the same CLI, arguments and gunicorn set-up, with `--host` added,
+and two gunicorn settings for a developer machine (below).
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from azureml_inference_server_http import amlserver
 
-    # gunicorn 26 otherwise opens a control socket in the user's home directory.
-    os.environ["GUNICORN_CMD_ARGS"] = (
-        f"{os.environ.get('GUNICORN_CMD_ARGS', '')} --no-control-socket"
-    )
+    # gunicorn 26 otherwise opens a control socket in the user's home directory. Its workers'
+    # heartbeat file goes to RAM, as gunicorn's docs advise: on a disk-backed /tmp a busy disk
+    # stalls the (single, synchronous) worker for up to seconds (see benchmarks/serving.py).
+    extra = ["--no-control-socket"]
+    if os.path.isdir("/dev/shm"):
+        extra.append("--worker-tmp-dir /dev/shm")
+    os.environ["GUNICORN_CMD_ARGS"] = " ".join([os.environ.get("GUNICORN_CMD_ARGS", ""), *extra])
     # amlserver.run() passes its module-level DEFAULT_HOST to gunicorn's -b option.
     amlserver.DEFAULT_HOST = args.host
     sys.argv = ["azmlinfsrv", *rest]
