@@ -1,0 +1,116 @@
+"""The Scorer that score.py holds: configuration, model discovery and where inputs go, in-process."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from serving_support import feature_frame, registered_store
+
+from diabetes_model.serving.contract import example_request
+from diabetes_model.serving.input_log import RollingJsonl, read_records
+from diabetes_model.serving.scorer import (
+    AzureDataCollector,
+    Scorer,
+    ScorerConfig,
+    find_mlflow_model,
+)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return registered_store(tmp_path_factory.mktemp("store")).model_dir
+
+
+def body(rows: int = 2, seed: int = 0) -> str:
+    return json.dumps(example_request(feature_frame(rows, seed=seed)))
+
+
+def test_the_configuration_comes_from_the_server_environment(tmp_path):
+    config = ScorerConfig.from_environ(
+        {
+            "AZUREML_MODEL_DIR": str(tmp_path),
+            "DIABETES_MODEL_MAX_ROWS": "50",
+            "DIABETES_MODEL_INPUT_LOG": str(tmp_path / "in.jsonl"),
+        }
+    )
+    assert (config.model_dir, config.max_rows, config.input_log) == (
+        tmp_path,
+        50,
+        tmp_path / "in.jsonl",
+    )
+    assert ScorerConfig.from_environ({"AZUREML_MODEL_DIR": "m"}).input_log is None  # as in Azure
+
+
+@pytest.mark.parametrize(
+    ("environ", "says"),
+    [
+        ({}, "AZUREML_MODEL_DIR is not set"),
+        ({"AZUREML_MODEL_DIR": "m", "DIABETES_MODEL_MAX_ROWS": "0"}, "not a positive"),
+        ({"AZUREML_MODEL_DIR": "m", "DIABETES_MODEL_MAX_ROWS": "lots"}, "not a positive"),
+    ],
+)
+def test_a_bad_environment_stops_init_with_the_reason(environ, says):
+    with pytest.raises(RuntimeError, match=says):
+        ScorerConfig.from_environ(environ)
+
+
+def test_the_model_is_found_where_azure_ml_mounts_it(model_dir, tmp_path):
+    # $AZUREML_MODEL_DIR/<name>/<version>/<artifact folder>/MLmodel in a managed deployment.
+    mounted = tmp_path / "azureml-models" / "diabetes-model" / "3"
+    shutil.copytree(model_dir, mounted / "model")
+    assert find_mlflow_model(mounted) == mounted / "model"
+    assert find_mlflow_model(model_dir) == model_dir
+
+
+def test_two_models_under_the_directory_are_refused(model_dir, tmp_path):
+    shutil.copytree(model_dir, tmp_path / "a")
+    shutil.copytree(model_dir, tmp_path / "b")
+    with pytest.raises(RuntimeError, match="2 MLmodel files"):
+        find_mlflow_model(tmp_path)
+
+
+def test_scored_rows_are_logged_with_the_model_version(model_dir, tmp_path):
+    scorer = Scorer.load(ScorerConfig(model_dir=model_dir, input_log=tmp_path / "in.jsonl"))
+    answer = scorer.score(body(3), request_id="r-1")
+    records = list(read_records(RollingJsonl(tmp_path / "in.jsonl")))
+    assert [r["prediction"] for r in records] == answer["predictions"]
+    assert {r["model"] for r in records} == {"diabetes-model/1"}
+    assert {r["request_id"] for r in records} == {"r-1"}
+
+
+def test_a_failing_sink_does_not_fail_the_request(model_dir, caplog):
+    class Broken:
+        def record(self, frame, predictions, request_id):
+            raise OSError("disk full")
+
+    loaded = Scorer.load(ScorerConfig(model_dir=model_dir))
+    scorer = Scorer(loaded.model, loaded.columns, sinks=[Broken()])
+    assert len(scorer.score(body(2))["predictions"]) == 2
+    assert "could not record the inputs with Broken" in caplog.text
+
+
+def test_in_a_deployment_with_data_collection_inputs_and_outputs_are_collected(
+    model_dir, monkeypatch
+):
+    """With the collector on (as Azure ML turns it on), rows reach the collector's queue."""
+    from azureml.ai.monitoring import init as mdc
+    from azureml.ai.monitoring.queue import get_queue
+
+    monkeypatch.setenv("AZUREML_MDC_ENABLED", "true")
+    monkeypatch.setenv("AZUREML_MDC_WORKER_DISABLED", "true")  # no sender thread: keep the queue
+    mdc.teardown()
+    try:
+        loaded = Scorer.load(ScorerConfig(model_dir=model_dir))
+        scorer = Scorer(loaded.model, loaded.columns, sinks=[AzureDataCollector()])
+        scorer.score(body(2, seed=5))
+        queue = get_queue()
+        payloads = [queue.dequeue()[0] for _ in range(queue.length())]
+    finally:
+        mdc.teardown()
+    designations = [p.designation() for p in payloads]
+    assert designations == ["model_inputs", "model_outputs"]
+    inputs = json.loads(payloads[0].content())
+    assert [row["bmi"] for row in inputs] == pytest.approx(feature_frame(2, seed=5)["bmi"].tolist())
+    assert payloads[0].correlation_id() == payloads[1].correlation_id()
