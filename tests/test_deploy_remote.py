@@ -185,3 +185,11 @@ def test_monitor_registers_the_reference_data_and_schedules_drift_alerts(
     assert "/data/diabetes-reference/versions/" in signal["referenceData"]["uri"]
     alerts = definition["alertNotificationSetting"]["emailNotificationSetting"]
     assert alerts["emails"] == ["ops@example.org"]
+
+
+def test_monitor_without_the_training_data_is_refused_before_deploying(cloud, tmp_path):
+    azure = AzureSettings.from_sources({"notify_emails": "ops@example.org"}, os.environ)
+    missing = tmp_path / "no.csv"
+    with pytest.raises(UserError, match="run `invoke data`"):
+        run(tmp_path, azure=azure, monitor=True, reference_csv=missing)
+    assert cloud.children("onlineEndpoints") == []

@@ -137,6 +137,8 @@ def deploy(
         rollout.check_slot(request.slot)
     rollout.new_traffic("blue", request.traffic, ())  # validates the percentage up front
     emails = _alert_emails(azure) if request.monitor else ()
+    if request.monitor and not dry_run:
+        _reference_csv(request)  # before anything is deployed
     if dry_run:
         return _dry_run(request, settings, azure, say)
 
@@ -322,9 +324,7 @@ def _ensure_reference(client: Any, settings: DeploySettings, request: Request, s
     from azure.ai.ml.entities import Data
     from azure.core.exceptions import ResourceNotFoundError
 
-    csv = request.reference_csv
-    if csv is None or not csv.is_file():
-        raise UserError(f"training data {csv} not found; run `invoke data` first")
+    csv = _reference_csv(request)
     name = _reference_name(settings, request.root)
     version = specs.file_hash(csv)
     try:
@@ -338,6 +338,15 @@ def _ensure_reference(client: Any, settings: DeploySettings, request: Request, s
             client.data.create_or_update(data)
         say(f"reference data {name}:{version} (registered)")
     return f"azureml:{name}:{version}"
+
+
+def _reference_csv(request: Request) -> Path:
+    csv = request.reference_csv
+    if csv is None or not csv.is_file():
+        raise UserError(
+            f"--monitor compares with the training data, but {csv} is missing; run `invoke data`"
+        )
+    return csv
 
 
 def _reference_name(settings: DeploySettings, root: Path) -> str:
