@@ -402,7 +402,11 @@ def _dry_run(
         written.append(_dump(monitor, out / "monitor.yml", settings.path(root, "monitor_spec")))
     traffic = rollout.new_traffic(slot, request.traffic, set(rollout.SLOTS))
     say(f"would deploy {request.model_name}:{model} to {slot} on endpoint {name}")
-    say(f"then, after a smoke request, traffic {rollout.describe_traffic(traffic)}")
+    alone = rollout.describe_traffic({slot: 100})
+    say(
+        f"then, after a smoke request, traffic {rollout.describe_traffic(traffic)} "
+        f"({alone} while {rollout.other_slot(slot)} does not exist)"
+    )
     say(f"resolved specs: {', '.join(str(p) for p in written)} (nothing was contacted)")
     return traffic
 
