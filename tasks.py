@@ -406,7 +406,7 @@ def serve(c: Context, model: str = "", port: int = 5001, host: str = "127.0.0.1"
 
 @task(
     help={
-        "url": "scoring URL (default: the local server of `invoke serve`)",
+        "url": "scoring URL (default: `invoke serve`'s; an endpoint's needs AZUREML_ENDPOINT_KEY)",
         "file": "request to send: a .json body, or a .csv of feature rows",
         "rows": "without --file: how many rows of the training data to send",
     }
@@ -418,8 +418,10 @@ def predict(c: Context, url: str = "http://127.0.0.1:5001/score", file: str = ""
     settings = _settings(c)
     data_path = Path(settings.data_path)
     request_file = Path(file) if file else None
+    # An online endpoint's key, if you call one: from the environment only, never a flag.
+    key = os.environ.get("AZUREML_ENDPOINT_KEY", "")
     predictions = _fail_on_user_error(
-        local.predict, url, request_file, data_path, settings.target, settings.features, rows
+        local.predict, url, request_file, data_path, settings.target, settings.features, rows, key
     )
     print(predictions)
 

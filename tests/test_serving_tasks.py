@@ -100,10 +100,12 @@ def test_serve_without_a_usable_model_is_one_line(model, says, monkeypatch, tmp_
 
 class Recorder(BaseHTTPRequestHandler):
     received: ClassVar[list[dict]] = []
+    authorization: ClassVar[list[str | None]] = []
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         Recorder.received.append(body)
+        Recorder.authorization.append(self.headers.get("Authorization"))
         rows = body["input_data"]["data"]
         answer = json.dumps({"predictions": [100.0 + i for i in range(len(rows))]}).encode()
         self.send_response(200)
@@ -122,6 +124,7 @@ def scoring_url():
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     Recorder.received.clear()
+    Recorder.authorization.clear()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/score"
     finally:
@@ -149,6 +152,24 @@ def test_predict_sends_a_request_file_as_it_is(scoring_url, tmp_path, capsys):
     tasks.predict(context(), url=scoring_url, file=str(path))
     assert Recorder.received == [request]
     assert capsys.readouterr().out.strip() == "row 0: 100.00"
+
+
+def test_predict_sends_an_endpoint_key_from_the_environment_only(
+    scoring_url, diabetes_csv, monkeypatch, capsys
+):
+    c = context(project={"data_path": str(diabetes_csv)})
+    tasks.predict(c, url=scoring_url, rows=1)
+    monkeypatch.setenv("AZUREML_ENDPOINT_KEY", "key-from-env")
+    tasks.predict(c, url=scoring_url, rows=1)
+    assert Recorder.authorization == [None, "Bearer key-from-env"]
+    assert "key-from-env" not in capsys.readouterr().out
+
+
+def test_predict_refuses_an_unreadable_csv(tmp_path):
+    path = tmp_path / "rows.csv"
+    path.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(Exit, match="is not a readable CSV"):
+        tasks.predict(context(), url="http://127.0.0.1:9/score", file=str(path))
 
 
 def test_predict_without_data_or_file_says_what_to_do(tmp_path):

@@ -73,9 +73,18 @@ def prepare(
 
 
 def predict(
-    url: str, file: Path | None, data_path: Path, target: str, features: Sequence[str], rows: int
+    url: str,
+    file: Path | None,
+    data_path: Path,
+    target: str,
+    features: Sequence[str],
+    rows: int,
+    key: str = "",
 ) -> str:
-    """`invoke predict`: send a request file, or rows of the training data; the predictions."""
+    """`invoke predict`: send a request file, or rows of the training data; the predictions.
+
+    `key` (an online endpoint's key, from the environment) goes in the Authorization header.
+    """
     from diabetes_model.dataset import load_dataset
 
     if rows < 1:
@@ -87,7 +96,7 @@ def predict(
         except UserError as error:
             raise UserError(f"{error}; or send a request with --file") from None
     body = request_body(file, sample, rows, target)
-    return format_predictions(post(url, body))
+    return format_predictions(post(url, body, key=key))
 
 
 def parse_model_ref(text: str) -> ModelRef:
@@ -193,7 +202,11 @@ def request_body(path: Path | None, sample: Any, rows: int = 5, target: str = ""
     if not path.is_file():
         raise UserError(f"--file {path} does not exist: give a .json request or a .csv of rows")
     if path.suffix.lower() == ".csv":
-        frame = pd.read_csv(path)
+        try:
+            frame = pd.read_csv(path)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+            first = str(error).strip().splitlines()[0] if str(error).strip() else "empty"
+            raise UserError(f"--file {path} is not a readable CSV ({first})") from None
         return example_request(frame.drop(columns=[target]) if target in frame else frame)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -201,16 +214,19 @@ def request_body(path: Path | None, sample: Any, rows: int = 5, target: str = ""
         raise UserError(f"--file {path} is not valid JSON ({error})") from None
 
 
-def post(url: str, body: Mapping[str, Any], timeout: float = 30.0) -> list[float]:
+def post(url: str, body: Mapping[str, Any], timeout: float = 30.0, key: str = "") -> list[float]:
     """Send one scoring request and return the predictions; any failure is a one-line UserError."""
     import requests
 
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
     try:
-        response = requests.post(url, json=body, timeout=timeout)
+        response = requests.post(url, json=body, headers=headers, timeout=timeout)
     except requests.ConnectionError:
         raise UserError(f"nothing answers at {url}: start the server with `invoke serve`") from None
     except requests.Timeout:
         raise UserError(f"{url} did not answer within {timeout:.0f} s") from None
+    except requests.RequestException as error:
+        raise UserError(f"cannot send to {url!r} ({type(error).__name__}): check --url") from None
     try:
         payload = response.json()
     except ValueError:
@@ -219,9 +235,10 @@ def post(url: str, body: Mapping[str, Any], timeout: float = 30.0) -> list[float
         message = payload.get("message") if isinstance(payload, dict) else None
         raise UserError(f"{url} answered {response.status_code}: {message or response.text[:200]}")
     predictions = payload.get("predictions") if isinstance(payload, dict) else payload
-    if not isinstance(predictions, list):
-        raise UserError(f"{url} answered without predictions: {response.text[:200]}")
-    return predictions
+    try:
+        return [float(value) for value in predictions]
+    except (TypeError, ValueError):
+        raise UserError(f"{url} answered without predictions: {response.text[:200]}") from None
 
 
 def format_predictions(predictions: Sequence[float]) -> str:
