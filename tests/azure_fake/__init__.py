@@ -10,8 +10,9 @@ router over in-memory services, so their serialization, upload and retry code is
         assert cloud.job(name)["properties"]["command"] == ...
 
 Layout: http.py (Router, Request, Response), aad.py (tokens), arm.py (the workspace and its
-resources), storage.py (blobs), run_history.py (discovery, job status and logs), cloud.py (state
-shared by all of them, fault injection with `cloud.fail(...)`, and the transport switch).
+resources), storage.py (blobs), run_history.py (discovery, job status and logs), online.py (online
+endpoints: scoring URI, keys and the scoring host, answering with `cloud.online_scorer`), cloud.py
+(state shared by all of them, fault injection with `cloud.fail(...)`, and the transport switch).
 
 To extend it (for example online endpoints): most ARM resources need nothing, since arm.py keeps
 any PUT under the workspace and serves it back on GET, lists collections and deletes. Behaviour
