@@ -98,6 +98,17 @@ def test_serve_without_a_usable_model_is_one_line(model, says, monkeypatch, tmp_
     assert says in str(caught.value.message) and "\n" not in caught.value.message
 
 
+def test_serve_with_an_unreadable_store_is_one_line(monkeypatch, tmp_path):
+    store = tmp_path / "mlflow.db"
+    store.write_bytes(b"not a database")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store.as_posix()}")
+    monkeypatch.setattr(tasks, "ROOT", tmp_path)
+    with pytest.raises(Exit) as caught:
+        tasks.serve(context())
+    assert "cannot read the model registry" in caught.value.message
+    assert "\n" not in caught.value.message
+
+
 class Recorder(BaseHTTPRequestHandler):
     received: ClassVar[list[dict]] = []
     authorization: ClassVar[list[str | None]] = []

@@ -110,9 +110,15 @@ def parse_model_ref(text: str) -> ModelRef:
 def latest_version(tracking_uri: str, model_name: str) -> ModelRef:
     """The newest version of `model_name` in the MLflow registry at `tracking_uri`."""
     from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+    from sqlalchemy.exc import SQLAlchemyError
 
-    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    versions = client.search_model_versions(f"name = '{model_name}'")
+    try:
+        client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        versions = client.search_model_versions(f"name = '{model_name}'")
+    except (MlflowException, SQLAlchemyError) as error:
+        reason = str(getattr(error, "message", error)).strip().splitlines()[0]
+        raise UserError(f"cannot read the model registry at {tracking_uri}: {reason}") from None
     if not versions:
         raise UserError(
             f"no registered versions of '{model_name}' in {tracking_uri}: run `invoke train` first"
@@ -131,6 +137,7 @@ def download_model(tracking_uri: str, ref: ModelRef, models_dir: Path) -> Path:
     import yaml
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
+    from sqlalchemy.exc import SQLAlchemyError
 
     target = models_dir / ref.name / ref.version
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -146,10 +153,10 @@ def download_model(tracking_uri: str, ref: ModelRef, models_dir: Path) -> Path:
         (Path(local) / "registered_model_meta").write_text(yaml.safe_dump(meta))
         shutil.rmtree(target, ignore_errors=True)
         Path(local).rename(target)
-    except MlflowException as error:
+    except (MlflowException, SQLAlchemyError) as error:
+        reason = str(getattr(error, "message", error)).strip().splitlines()[0]
         raise UserError(
-            f"cannot load model {ref} from {tracking_uri} ({error.message.splitlines()[0]}); "
-            "list versions with `invoke ui`"
+            f"cannot load model {ref} from {tracking_uri} ({reason}); list versions with `invoke ui`"
         ) from None
     finally:
         shutil.rmtree(partial, ignore_errors=True)
