@@ -193,3 +193,13 @@ def test_monitor_without_the_training_data_is_refused_before_deploying(cloud, tm
     with pytest.raises(UserError, match="run `invoke data`"):
         run(tmp_path, azure=azure, monitor=True, reference_csv=missing)
     assert cloud.children("onlineEndpoints") == []
+
+
+def test_a_deployment_that_fails_to_start_names_its_logs_and_keeps_traffic(cloud, tmp_path):
+    run(tmp_path)
+    cloud.fail("PUT", r"/deployments/green$", 400)
+    with pytest.raises(
+        UserError, match=r"deployment green did not start .*get-logs .* --name green"
+    ):
+        run(tmp_path)
+    assert endpoint_of(cloud)["properties"]["traffic"] == {"blue": 100}

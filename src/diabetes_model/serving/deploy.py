@@ -156,7 +156,7 @@ def deploy(
         say(f"deploying {request.model_name}:{model} to {slot} (this takes several minutes)")
         deployment = _deployment(settings, root, slot, endpoint.name, request.model_name, model)
         deployment.environment = environment
-        client.online_deployments.begin_create_or_update(deployment).result()
+        _create_deployment(client, deployment)
         predictions = smoke_test(client, endpoint.name, slot, request.smoke_rows)
         say(f"smoke request to {slot}: {len(predictions)} predictions ({_preview(predictions)})")
         traffic = rollout.new_traffic(slot, request.traffic, deployments | {slot})
@@ -169,13 +169,34 @@ def deploy(
     return traffic
 
 
+def _create_deployment(client: Any, deployment: Any) -> None:
+    """Create or update the slot; a failure names the logs to read (init() errors land there)."""
+    from azure.core.exceptions import HttpResponseError
+
+    from diabetes_model.azure.workspace import first_line
+
+    try:
+        client.online_deployments.begin_create_or_update(deployment).result()
+    except HttpResponseError as error:
+        if error.status_code in (401, 403):
+            raise  # credentials: azure_errors says what to do
+        raise UserError(
+            f"deployment {deployment.name} did not start ({first_line(error)}); traffic is "
+            f"unchanged. Its logs: {_logs_command(deployment.endpoint_name, deployment.name)}"
+        ) from None
+
+
+def _logs_command(endpoint_name: str, slot: str) -> str:
+    return f"az ml online-deployment get-logs --endpoint-name {endpoint_name} --name {slot}"
+
+
 def smoke_test(client: Any, endpoint_name: str, slot: str, rows: Any) -> list[float]:
     """Score a few rows on the new deployment alone (before it has traffic); refuse a bad answer."""
     from azure.core.exceptions import HttpResponseError
 
     from diabetes_model.serving.contract import example_request
 
-    logs = f"az ml online-deployment get-logs --endpoint-name {endpoint_name} --name {slot}"
+    logs = _logs_command(endpoint_name, slot)
     with tempfile.TemporaryDirectory() as folder:
         body = Path(folder) / "smoke.json"
         body.write_text(json.dumps(example_request(rows)), encoding="utf-8")
