@@ -170,6 +170,9 @@ def test_the_forwarded_port_is_the_one_invoke_ui_serves_on(config):
     ui = inspect.signature(tasks.ui.body).parameters
     assert ui["port"].default in config["forwardPorts"]
     assert ui["host"].default == "0.0.0.0"  # reachable through the container's forwarded port
+    serve = inspect.signature(tasks.serve.body).parameters
+    assert serve["port"].default in config["forwardPorts"]
+    assert "invoke serve" in config["portsAttributes"][str(serve["port"].default)]["label"]
 
 
 def test_the_editor_extensions_are_recommended(config):
