@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,6 @@ class Settings:
     tracking_uri: str = ""
     test_size: float = 0.2
     random_state: int = 42
-    hyperparameters: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_sources(
@@ -38,11 +37,11 @@ class Settings:
     ) -> Settings:
         """Merge the sources in order of precedence; unknown keys and wrong types are errors."""
         values: dict[str, Any] = {}
-        values.update(_checked(config or {}, "invoke.yaml (project:)"))
+        values.update(checked_fields(cls, config or {}, "invoke.yaml (project:)"))
         tracking_uri = (environ or {}).get("MLFLOW_TRACKING_URI")
         if tracking_uri:
             values["tracking_uri"] = tracking_uri
-        values.update(_checked({k: v for k, v in (flags or {}).items() if v is not None}, "flags"))
+        values.update(checked_fields(cls, flags or {}, "flags"))
         return cls(**values)
 
     def resolve(self, root: Path) -> Settings:
@@ -55,8 +54,10 @@ class Settings:
         return self.tracking_uri or f"sqlite:///{(root / 'mlruns' / 'mlflow.db').as_posix()}"
 
 
-def _checked(values: Mapping[str, Any], source: str) -> dict[str, Any]:
-    fields = {f.name: f for f in dataclasses.fields(Settings)}
+def checked_fields(cls: type, values: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """Values for the fields of the settings dataclass `cls`, converted to the types of its
+    defaults; None means "not set" and is dropped; an unknown key or a bad value is a UserError."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
     checked: dict[str, Any] = {}
     for key, value in values.items():
         name = key.replace("-", "_")
@@ -64,7 +65,8 @@ def _checked(values: Mapping[str, Any], source: str) -> dict[str, Any]:
             raise UserError(
                 f"unknown setting '{key}' in {source}; known settings: {', '.join(sorted(fields))}"
             )
-        checked[name] = _coerce(name, value, fields[name].default, source)
+        if value is not None:
+            checked[name] = _coerce(name, value, fields[name].default, source)
     return checked
 
 
@@ -76,10 +78,8 @@ def _coerce(name: str, value: Any, default: Any, source: str) -> Any:
             return tuple(str(item).strip() for item in items if str(item).strip())
         if isinstance(default, bool):
             return value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes"}
-        if isinstance(default, int | float | str):
+        if isinstance(default, int | float | str) and isinstance(value, int | float | str):
             return type(default)(value)
-        if isinstance(value, Mapping):
-            return dict(value)
     except (TypeError, ValueError):
         pass
     raise UserError(f"setting '{name}' in {source} has an invalid value {value!r}; fix it there")

@@ -6,7 +6,6 @@ from the config.json that Azure ML Studio offers for download (the file the SDK 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from diabetes_model.errors import UserError
+from diabetes_model.settings import checked_fields
 
 # What each workspace setting is called in the environment, in config.json and as a flag.
 WORKSPACE_KEYS = {
@@ -61,7 +61,7 @@ class AzureSettings:
         config_json: Mapping[str, Any] | None = None,
     ) -> AzureSettings:
         values: dict[str, Any] = {}
-        values.update(_checked(config or {}, "invoke.yaml (azure:)"))
+        values.update(checked_fields(cls, config or {}, "invoke.yaml (azure:)"))
         values.update(
             {k: str(v) for k, v in (config_json or {}).items() if k in WORKSPACE_KEYS and v}
         )
@@ -69,7 +69,8 @@ class AzureSettings:
         for name, (variable, _) in WORKSPACE_KEYS.items():
             if environ.get(variable):
                 values[name] = environ[variable]
-        values.update(_checked({k: v for k, v in (flags or {}).items() if v}, "flags"))
+        flags = {key: value for key, value in (flags or {}).items() if value}  # "" = not given
+        values.update(checked_fields(cls, flags, "flags"))
         settings = cls(**values)
         bad = [event for event in settings.notify_on if event not in EMAIL_EVENTS]
         if bad:
@@ -110,23 +111,3 @@ def read_config_json(root: Path) -> dict[str, Any]:
                 raise UserError(f"{path} is not a workspace config; download it again")
             return config
     return {}
-
-
-def _checked(values: Mapping[str, Any], source: str) -> dict[str, Any]:
-    fields = {f.name: f for f in dataclasses.fields(AzureSettings)}
-    checked: dict[str, Any] = {}
-    for key, value in values.items():
-        name = key.replace("-", "_")
-        if name not in fields:
-            raise UserError(
-                f"unknown setting '{key}' in {source}; known settings: {', '.join(sorted(fields))}"
-            )
-        default = fields[name].default
-        if isinstance(default, tuple):
-            items = value.split(",") if isinstance(value, str) else list(value or ())
-            checked[name] = tuple(str(item).strip() for item in items if str(item).strip())
-        elif isinstance(value, str | int | float):
-            checked[name] = str(value)
-        else:
-            raise UserError(f"setting '{key}' in {source} has an invalid value {value!r}; fix it")
-    return checked

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import shutil
@@ -28,6 +27,7 @@ from diabetes_model.azure.settings import AzureSettings
 from diabetes_model.azure.workspace import azure_errors, connect
 from diabetes_model.errors import UserError
 from diabetes_model.serving import rollout
+from diabetes_model.settings import checked_fields
 
 Say = Callable[[str], None]
 SMOKE_ROWS = 3
@@ -48,14 +48,7 @@ class DeploySettings:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> DeploySettings:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(config) - known)
-        if unknown:
-            raise UserError(
-                f"unknown setting(s) {', '.join(unknown)} in invoke.yaml (deploy:); "
-                f"known settings: {', '.join(sorted(known))}"
-            )
-        return cls(**{key: str(value) for key, value in config.items() if value is not None})
+        return cls(**checked_fields(cls, config, "invoke.yaml (deploy:)"))
 
     def path(self, root: Path, name: str) -> Path:
         path = Path(getattr(self, name))
