@@ -210,3 +210,19 @@ def test_a_failure_while_logging_marks_the_run_failed_and_registers_nothing(
     [run] = client.search_runs([client.get_experiment_by_name("diabetes").experiment_id])
     assert run.info.status == "FAILED"
     assert client.search_registered_models() == []
+
+
+def test_the_diagnostics_figure_is_a_png_of_both_panels(trained, tmp_path):
+    from mlflow.artifacts import download_artifacts
+    from PIL import Image
+
+    png = download_artifacts(
+        run_id=trained["run"].info.run_id,
+        artifact_path="diagnostics.png",
+        dst_path=str(tmp_path),
+        tracking_uri=trained["uri"],
+    )
+    with Image.open(png) as image:
+        assert image.format == "PNG"
+        width, height = image.size
+    assert width > height  # two panels side by side

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 
 
@@ -22,3 +26,27 @@ def diagnostics_figure(y_true: np.ndarray, y_pred: np.ndarray, title: str):
     residual_ax.set(xlabel="predicted", ylabel="actual - predicted", title="Residuals")
     figure.suptitle(title)
     return figure
+
+
+def render_in_background(
+    y_true: np.ndarray, y_pred: np.ndarray, title: str, png: Path
+) -> subprocess.Popen:
+    """Start drawing the diagnostics figure into `png` in a second process.
+
+    Importing matplotlib and drawing take about half a second; in a process of their own they run
+    on another core while training logs to MLflow. Wait for the returned process before using png.
+    """
+    arrays = png.with_suffix(".npz")
+    np.savez(arrays, y_true=y_true, y_pred=y_pred)
+    return subprocess.Popen(
+        [sys.executable, "-m", "diabetes_model.plots", str(arrays), str(png), title]
+    )
+
+
+def _main(arrays: str, png: str, title: str) -> None:
+    data = np.load(arrays)
+    diagnostics_figure(data["y_true"], data["y_pred"], title).savefig(png)
+
+
+if __name__ == "__main__":
+    _main(*sys.argv[1:4])

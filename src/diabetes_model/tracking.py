@@ -63,7 +63,7 @@ def log_training_run(
     pipeline: Any,
     input_example: Any,
     predictions: Any,
-    figure: Any,
+    figure_png: Path,
     registered_model_name: str | None,
 ) -> LoggedRun:
     """Log one finished training; register the model only once everything else is logged."""
@@ -74,7 +74,7 @@ def log_training_run(
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)
         mlflow.set_tags(tags)
-        mlflow.log_figure(figure, "diagnostics.png")
+        mlflow.log_artifact(str(figure_png))
         # Saved, then logged as run artifacts, rather than mlflow.sklearn.log_model: log_model goes
         # through MLflow 3's logged-models API, which Azure ML's MLflow server does not implement
         # (it answers 404), while run artifacts and `runs:/` registration work there and here alike.
