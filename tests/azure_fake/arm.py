@@ -28,12 +28,13 @@ WORKSPACE = (
 ASSET_KINDS = "codes|environments|data|models|components"
 
 
-def register(cloud: FakeAzure) -> None:
-    router = cloud.router
+def workspace_routes(cloud: FakeAzure):
+    """A decorator for routes under a known workspace: token checked, 404 for an unknown one.
+
+    Every service module of the fake that serves ARM paths below a workspace registers with it.
+    """
 
     def workspace_route(method: str, path: str):
-        """A route under a known workspace: token checked, 404 for an unknown workspace."""
-
         def decorate(handler):
             def guarded(request: Request) -> Response:
                 denied = check_bearer(cloud, request)
@@ -43,10 +44,16 @@ def register(cloud: FakeAzure) -> None:
                     return workspace_not_found(request)
                 return handler(request)
 
-            router.add(method, ARM_HOST, WORKSPACE + path, guarded)
+            cloud.router.add(method, ARM_HOST, WORKSPACE + path, guarded)
             return handler
 
         return decorate
+
+    return workspace_route
+
+
+def register(cloud: FakeAzure) -> None:
+    workspace_route = workspace_routes(cloud)
 
     @workspace_route("GET", "")
     def get_workspace(request: Request) -> Response:

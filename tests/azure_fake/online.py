@@ -11,17 +11,12 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from azure_fake.aad import check_bearer
+from azure_fake.arm import workspace_routes
 from azure_fake.http import Request, Response, error
 
 if TYPE_CHECKING:
     from azure_fake.cloud import FakeAzure
 
-ARM_HOST = r"management\.azure\.com"
-WORKSPACE = (
-    r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
-    r"/providers/Microsoft\.MachineLearningServices/workspaces/(?P<ws>[^/]+)"
-)
 SCORING_HOST = r"(?P<endpoint>[a-z0-9-]+)\.(?P<region>[a-z0-9]+)\.inference\.ml\.azure\.com"
 PRIMARY_KEY = "fake-endpoint-primary-key"  # the fake's own, accepted nowhere else
 SECONDARY_KEY = "fake-endpoint-secondary-key"
@@ -38,20 +33,7 @@ def default_scorer(deployment: str, body: bytes) -> Response:
 def register(cloud: FakeAzure) -> None:
     router = cloud.router
 
-    def workspace_route(method: str, path: str):
-        def decorate(handler):
-            def guarded(request: Request) -> Response:
-                denied = check_bearer(cloud, request)
-                if denied:
-                    return denied
-                if cloud.workspace_key(request.params) is None:
-                    return error(404, "ResourceNotFound", f"workspace {request.params['ws']}")
-                return handler(request)
-
-            router.add(method, ARM_HOST, WORKSPACE + path, guarded)
-            return handler
-
-        return decorate
+    workspace_route = workspace_routes(cloud)
 
     @workspace_route("PUT", r"/onlineEndpoints/(?P<name>[^/]+)")
     def put_endpoint(request: Request) -> Response:
