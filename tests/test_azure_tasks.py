@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shlex
 import sys
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ import pytest
 import yaml
 from azure_fake import FakeAzure, fake_azure
 from invoke import Config, Exit, MockContext, Result
+from project_tasks import load_project_tasks
 
 from diabetes_model.azure import specs
 
@@ -21,10 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def tasks():
-    spec = importlib.util.spec_from_file_location("project_tasks_azure", ROOT / "tasks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_project_tasks()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ shell scripts through ShellCheck (vendored schemas: tests/schemas/README.md)."""
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import json
 import re
@@ -14,6 +13,7 @@ import json5
 import pytest
 import yaml
 from external_tools import check_jsonschema, shellcheck
+from project_tasks import load_project_tasks
 
 ROOT = Path(__file__).resolve().parents[1]
 DEVCONTAINER = ROOT / ".devcontainer" / "devcontainer.json"
@@ -164,9 +164,7 @@ def test_the_mlflow_ui_port_is_forwarded_and_labelled(config):
 
 
 def test_the_forwarded_port_is_the_one_invoke_ui_serves_on(config):
-    spec = importlib.util.spec_from_file_location("project_tasks_ui", ROOT / "tasks.py")
-    tasks = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tasks)
+    tasks = load_project_tasks()
     ui = inspect.signature(tasks.ui.body).parameters
     assert ui["port"].default in config["forwardPorts"]
     assert ui["host"].default == "0.0.0.0"  # reachable through the container's forwarded port

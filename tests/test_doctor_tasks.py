@@ -3,13 +3,13 @@ with the stand-in az and gh (tests/bin) where a real program would run."""
 
 from __future__ import annotations
 
-import importlib.util
 import shlex
 import subprocess
 from pathlib import Path
 
 import pytest
 from invoke import Exit, MockContext, Result
+from project_tasks import load_project_tasks
 from standins import FAKE_SECRETS, Standins, make
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,10 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def tasks():
-    spec = importlib.util.spec_from_file_location("project_tasks_codespaces", ROOT / "tasks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_project_tasks()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ Azure ML workspace configured; and `invoke notebooks` runs them all."""
 from __future__ import annotations
 
 import ast
-import importlib.util
 import os
 import re
 import shlex
@@ -17,6 +16,7 @@ import nbformat
 import pytest
 import yaml
 from invoke import MockContext, Result
+from project_tasks import load_project_tasks
 
 from diabetes_model import notebook_run
 
@@ -240,13 +240,6 @@ def test_with_a_workspace_the_submit_notebook_submits_what_invoke_train_remote_s
 # --- invoke notebooks ---
 
 
-def load_tasks():
-    spec = importlib.util.spec_from_file_location("project_tasks", ROOT / "tasks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 RUNNER = [sys.executable, "-m", "diabetes_model.notebook_run", "notebooks"]
 
 
@@ -258,7 +251,7 @@ RUNNER = [sys.executable, "-m", "diabetes_model.notebook_run", "notebooks"]
     ],
 )
 def test_invoke_notebooks_runs_them_into_the_ignored_executed_folder(flags, extra):
-    tasks = load_tasks()
+    tasks = load_project_tasks()
     c = MockContext(run=Result(), repeat=True)
     tasks.notebooks(c, **flags)
     assert shlex.split(c.run.call_args.args[0]) == [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import json
 import shlex
@@ -16,6 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 from invoke import Config, Exit, MockContext, Result
+from project_tasks import load_project_tasks
 from serving_support import register_model
 
 from diabetes_model import drift
@@ -24,14 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FEATURES = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
 
 
-def load_tasks():
-    spec = importlib.util.spec_from_file_location("project_tasks_serving", ROOT / "tasks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tasks = load_tasks()
+tasks = load_project_tasks()
 
 
 def context(**sections) -> MockContext:

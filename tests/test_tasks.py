@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shlex
 import subprocess
 import sys
@@ -10,18 +9,12 @@ from pathlib import Path
 
 import pytest
 from invoke import Config, Exit, MockContext, Result
+from project_tasks import load_project_tasks
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def load_tasks():
-    spec = importlib.util.spec_from_file_location("project_tasks", ROOT / "tasks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tasks = load_tasks()
+tasks = load_project_tasks()
 
 
 def context(exited: int = 0) -> MockContext:

