@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,15 @@ def isolated_mlflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     if "mlflow" in sys.modules:  # an earlier test in this process may have set it globally
         sys.modules["mlflow"].set_tracking_uri(uri)
     return uri
+
+
+@pytest.fixture
+def cloud(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator:
+    """The offline Azure (tests/azure_fake) that the real azure-ai-ml client talks to."""
+    from azure_fake import fake_azure
+
+    with fake_azure(monkeypatch, home=str(tmp_path / "home")) as fake:
+        yield fake
 
 
 @pytest.fixture(scope="session")

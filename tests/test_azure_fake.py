@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from azure_fake import RESOURCE_GROUP, SUBSCRIPTION, WORKSPACE, FakeAzure, fake_azure
+from azure_fake import RESOURCE_GROUP, SUBSCRIPTION, WORKSPACE
 from azure_fake.storage import blob_names
-
-
-@pytest.fixture
-def cloud(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeAzure]:
-    with fake_azure(monkeypatch, home=str(tmp_path / "home")) as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ Azure fake, and the job the service receives is the one the spec describes."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,12 +17,6 @@ from diabetes_model.errors import UserError
 from diabetes_model.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def cloud(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeAzure]:
-    with fake_azure(monkeypatch, home=str(tmp_path / "home")) as fake:
-        yield fake
 
 
 @pytest.fixture

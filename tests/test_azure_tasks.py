@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from azure_fake import FakeAzure, fake_azure
 from invoke import Config, Exit, MockContext, Result
 from project_tasks import load_project_tasks
 
@@ -22,12 +20,6 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def tasks():
     return load_project_tasks()
-
-
-@pytest.fixture
-def cloud(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeAzure]:
-    with fake_azure(monkeypatch, home=str(tmp_path / "home")) as fake:
-        yield fake
 
 
 @pytest.fixture
