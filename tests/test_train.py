@@ -226,3 +226,33 @@ def test_the_diagnostics_figure_is_a_png_of_both_panels(trained, tmp_path):
         assert image.format == "PNG"
         width, height = image.size
     assert width > height  # two panels side by side
+
+
+@pytest.mark.parametrize("paused_before", [True, False], ids=["entry-point", "notebook"])
+def test_cycles_are_collected_while_fitting_and_a_pause_resumes_after(
+    paused_before, diabetes_csv, monkeypatch
+):
+    """`python -m diabetes_model.train` pauses cyclic collection for speed; the fit must not."""
+    import gc
+
+    import pandas as pd
+    from sklearn.pipeline import Pipeline
+
+    seen_during_fit = []
+    real_fit = Pipeline.fit
+
+    def spying_fit(self, *args, **kwargs):
+        seen_during_fit.append(gc.isenabled())
+        return real_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(Pipeline, "fit", spying_fit)
+    enabled_before = gc.isenabled()
+    try:
+        gc.disable() if paused_before else gc.enable()
+        train.fit_and_evaluate(pd.read_csv(diabetes_csv), "target", {"max_iter": 5}, 0.25, 0)
+        enabled_after = gc.isenabled()
+    finally:
+        gc.unfreeze()
+        gc.enable() if enabled_before else gc.disable()
+    assert seen_during_fit == [True]
+    assert enabled_after is not paused_before
