@@ -124,9 +124,10 @@ def main() -> None:
         medians, raw = alternate(
             {
                 "ours": ([INVOKE, "train", "--data", str(data)], ROOT, env),
+                # In the temporary folder: autolog's artifacts go to ./mlruns of the working folder.
                 "autolog": (
                     [sys.executable, str(ROOT / "benchmarks" / "autolog_baseline.py"), str(data)],
-                    ROOT,
+                    tmp_path,
                     env,
                 ),
             },
