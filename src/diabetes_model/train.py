@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     # Importing mlflow, scikit-learn and pandas creates millions of objects, and the cyclic garbage
-    # collector walks them again and again while they load: about a second of a 5 s run. This
+    # collector walks them again and again while they load: about 1 s of each training. This
     # process is short-lived and what it allocates is freed by reference counting, so collection
     # is paused (except during the fit: see cyclic_gc_while_fitting) and everything is frozen
     # before exit, which spares the interpreter's final collections too. Exit handlers still run.
