@@ -1,29 +1,151 @@
 """Project tasks: `invoke --list` shows them, `invoke --help TASK` explains every flag.
 
+Each task's first line starts with its group, as in the README:
+  local      data, train, sweep, ui, notebooks: the loop on this machine, no Azure needed
+  azure      compute, register, deploy, and `--remote` on data, train and sweep
+  serving    serve, predict, drift: a registered model answering requests, and its inputs watched
+  workspace  doctor, login, github-secrets, test, lint: this checkout, its tools and its CI
+
 Only invoke and the standard library are imported here, so listing tasks stays instant; each task
-imports what it needs and hands the work to the `diabetes_model` package.
+imports what it needs and hands the work to the `diabetes_model` module named like it.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import shlex
 import sys
+import typing
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from invoke import Context, Exit, task
+import invoke
+from invoke import Context, Exit, Task
+from invoke.exceptions import ParseError
 
 ROOT = Path(__file__).resolve().parent
 
 
-def _settings(c: Context, **flags):
-    from diabetes_model.settings import Settings
+class _FlagKind(type):
+    """The type of a number flag. invoke casts a flag's value with its `kind` and crashes with a
+    traceback when the cast fails, and its --help writes INT only for a kind equal to `int`: this
+    kind refuses a bad value with one line (a ParseError) and compares equal to the type it
+    converts to."""
 
-    config = c.config.get("project", {})
-    return Settings.from_sources(dict(config), os.environ, flags).resolve(ROOT)
+    def __call__(cls, value: str) -> Any:
+        try:
+            return cls.convert(value)
+        except ValueError:
+            raise ParseError(f"error: --{cls.flag} {value!r} is not {cls.meaning}") from None
+
+    def __eq__(cls, other: object) -> bool:
+        return other is cls.convert or type.__eq__(cls, other)
+
+    def __hash__(cls) -> int:
+        return hash(cls.convert)
 
 
-def _fail_on_user_error(function, *args, **kwargs):
+def _flag_kind(convert: type, flag: str) -> type:
+    meaning = "a whole number" if convert is int else "a number"
+    return _FlagKind(
+        f"{convert.__name__}_flag", (), {"convert": convert, "flag": flag, "meaning": meaning}
+    )
+
+
+class ProjectTask(Task):
+    """A task whose number flags take their type from the annotation or the default
+    (`max_iter: int | None = None` shows as INT in --help) and refuse a bad value in one line
+    before any work, and whose flags get no automatic short flags, which would mean different
+    things in different tasks."""
+
+    def __init__(self, body: Callable, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_shortflags", False)
+        self._hints = typing.get_type_hints(body)
+        super().__init__(body, *args, **kwargs)
+
+    def arg_opts(self, name: str, default: Any, taken_names: set[str]) -> dict[str, Any]:
+        opts = super().arg_opts(name, default, taken_names)
+        hint = self._hints.get(name)
+        kinds = [k for k in (hint, *typing.get_args(hint)) if k in (int, float)]
+        if kinds and name not in self.iterable:
+            opts["kind"] = _flag_kind(kinds[0], name.replace("_", "-"))
+        return opts
+
+
+task = functools.partial(invoke.task, klass=ProjectTask)
+
+
+class FlagGroup:
+    """Flags that several tasks share, declared once. As a decorator it adds them to a task's
+    signature (after the task's own flags) and hands the body their values as one mapping, under
+    the group's name; `help` goes into the task's help."""
+
+    def __init__(self, name: str, flags: dict[str, tuple[Any, str]]) -> None:
+        self.name = name
+        self.flags = flags  # flag -> (default, help)
+        self.help = {flag: text for flag, (_, text) in flags.items()}
+
+    def __call__(self, body: Callable) -> Callable:
+        @functools.wraps(body)
+        def wrapper(c: Context, *args: Any, **kwargs: Any) -> Any:
+            values = {flag: kwargs.pop(flag, default) for flag, (default, _) in self.flags.items()}
+            return body(c, *args, **{self.name: values}, **kwargs)
+
+        signature = inspect.signature(body)
+        kept = [p for p in signature.parameters.values() if p.name != self.name]
+        added = [
+            inspect.Parameter(flag, inspect.Parameter.KEYWORD_ONLY, default=default)
+            for flag, (default, _) in self.flags.items()
+        ]
+        wrapper.__signature__ = signature.replace(parameters=kept + added)  # type: ignore[attr-defined]
+        return wrapper
+
+
+# Which workspace; they override the environment and config.json (README: Train on Azure ML).
+WORKSPACE = FlagGroup(
+    "azure_workspace",
+    {
+        "subscription": (
+            "",
+            "Azure subscription id (default: AZURE_SUBSCRIPTION_ID or config.json)",
+        ),
+        "resource_group": ("", "resource group (default: AZURE_RESOURCE_GROUP or config.json)"),
+        "workspace": ("", "Azure ML workspace (default: AZUREML_WORKSPACE_NAME or config.json)"),
+    },
+)
+# Running a spec as an Azure ML job instead of on this machine (train, sweep).
+AZURE_JOB = FlagGroup(
+    "azure_job",
+    {
+        "remote": (
+            False,
+            "run it on Azure ML instead: the job of the spec, same command and inputs",
+        ),
+        "stream": (
+            False,
+            "with --remote: wait for the job, stream its logs, exit with its outcome",
+        ),
+        "dry_run": (False, "write the resolved job YAML to outputs/azureml/ and contact nothing"),
+        "compute": ("", "with --remote: compute cluster (default: azure.compute, else the spec's)"),
+        "job_name": ("", "with --remote: name the job (default: a name Azure ML picks)"),
+    },
+)
+
+
+def _project(c: Context, azure_workspace: dict[str, str] | None = None, **flags: Any):
+    """The settings of this checkout: invoke.yaml (with INVOKE_*), config.json, environment, flags."""
+    from diabetes_model.project import Project
+
+    given = {name: value for name, value in flags.items() if value not in ("", None)}
+    names = {"subscription": "subscription_id", "workspace": "workspace_name"}
+    chosen = {names.get(flag, flag): value for flag, value in (azure_workspace or {}).items()}
+    return _checked(Project.load, ROOT, c.config, os.environ, given, chosen)
+
+
+def _checked(function: Callable, *args: Any, **kwargs: Any) -> Any:
     """Expected failures end as one line and a non-zero exit, not a traceback."""
     from diabetes_model.errors import UserError
 
@@ -33,14 +155,36 @@ def _fail_on_user_error(function, *args, **kwargs):
         raise Exit(f"error: {error}", code=1) from None
 
 
-# --- local loop ---
+def _run_or_exit(c: Context, command: str, **kwargs: Any) -> None:
+    """Run a command from the project root; on failure exit with its code, adding no noise: the
+    command has already said what went wrong."""
+    with c.cd(str(ROOT)):
+        result = c.run(command, warn=True, **kwargs)
+    if result is not None and not result.ok:
+        raise Exit(code=result.exited)
 
-# Flags every Azure task takes; they override the environment and config.json (README: Azure).
-_WORKSPACE_HELP = {
-    "subscription": "Azure subscription id (default: AZURE_SUBSCRIPTION_ID or config.json)",
-    "resource_group": "resource group (default: AZURE_RESOURCE_GROUP or config.json)",
-    "workspace": "Azure ML workspace (default: AZUREML_WORKSPACE_NAME or config.json)",
-}
+
+def _exit_with(code: int) -> None:
+    if code:
+        raise Exit(code=code)
+
+
+def _submit(project, spec: Path, azure_job: dict[str, Any], **submission: Any) -> None:
+    """`--remote` and `--dry-run` of train and sweep: the spec as an Azure ML job."""
+    from diabetes_model.azure import jobs
+
+    job = jobs.Submission(
+        spec, compute=azure_job["compute"], job_name=azure_job["job_name"], **submission
+    )
+    options = {"dry_run": azure_job["dry_run"], "stream": azure_job["stream"]}
+    _exit_with(_checked(jobs.submit, project, job, **options))
+
+
+def _runs_remotely(azure_job: dict[str, Any]) -> bool:
+    return bool(azure_job["remote"] or azure_job["dry_run"])
+
+
+# --- local: the loop on this machine ---
 
 
 @task(
@@ -50,9 +194,10 @@ _WORKSPACE_HELP = {
         "output": "where to write the CSV (default: project.data_path in invoke.yaml)",
         "timeout": "seconds to wait for the server before giving up",
         "upload": "then register it as the Azure ML data asset (reused when unchanged)",
-        **_WORKSPACE_HELP,
+        **WORKSPACE.help,
     }
 )
+@WORKSPACE
 def data(
     c: Context,
     source: str = "",
@@ -60,54 +205,37 @@ def data(
     output: str = "",
     timeout: float = 30.0,
     upload: bool = False,
-    subscription: str = "",
-    resource_group: str = "",
-    workspace: str = "",
+    azure_workspace: dict[str, str] | None = None,
 ):
-    """Put the training data under data/: the bundled diabetes set, or a verified CSV."""
+    """local · Put the training data under data/: the bundled diabetes set, or a verified CSV."""
     from diabetes_model import dataset
 
-    settings = _settings(c, data_path=output or None)
-    dest = Path(settings.data_path)
-    if source:
-        info = _fail_on_user_error(
-            dataset.fetch_dataset,
-            source,
-            dest,
-            settings.target,
-            settings.features,
-            sha256=sha256 or None,
-            timeout=timeout,
-        )
-    else:
-        info = _fail_on_user_error(dataset.write_bundled_dataset, dest, settings.target)
+    project = _project(c, azure_workspace, data_path=output)
+    info = _checked(dataset.put_dataset, project, source, sha256 or None, timeout)
     action = "wrote" if info.fetched else "already up to date:"
-    print(f"{action} {_shown(info.path)} ({info.rows} rows, sha256 {info.sha256})")
+    print(f"{action} {project.shown(info.path)} ({info.rows} rows, sha256 {info.sha256})")
     if upload:
-        from diabetes_model.azure import cli
+        from diabetes_model.azure import assets
 
-        azure = _azure(c, subscription, resource_group, workspace)
-        _fail_on_user_error(cli.upload_data, ROOT, settings, azure)
+        _checked(assets.upload_data, project)
 
 
 @task(
     help={
         "data": "training CSV (default: project.data_path in invoke.yaml)",
-        "learning_rate": "boosting learning rate",
-        "max_iter": "number of boosting iterations",
-        "max_depth": "maximum depth of each tree",
+        "learning_rate": "boosting learning rate, a NUMBER (default: azureml/train.yml's, 0.05)",
+        "max_iter": "number of boosting iterations (default: azureml/train.yml's, 200)",
+        "max_depth": "maximum depth of each tree (default: azureml/train.yml's, 3)",
         "param": "any other estimator parameter as NAME=VALUE (repeatable)",
         "experiment": "MLflow experiment (default: project.experiment_name)",
         "no_register": "log the model without registering a new version",
-        "remote": "run the same command as an Azure ML job (azureml/train.yml) instead",
-        "stream": "with --remote: wait for the job, stream its logs, exit with its outcome",
-        "dry_run": "with --remote: write the resolved job YAML and contact nothing",
-        "compute": "with --remote: compute cluster (default: azure.compute, else the spec's)",
-        "job_name": "with --remote: name the job (default: a name Azure ML picks)",
-        **_WORKSPACE_HELP,
+        **AZURE_JOB.help,
+        **WORKSPACE.help,
     },
     iterable=["param"],
 )
+@WORKSPACE
+@AZURE_JOB
 def train(
     c: Context,
     data: str = "",
@@ -117,251 +245,68 @@ def train(
     param: list[str] | None = None,
     experiment: str = "",
     no_register: bool = False,
-    remote: bool = False,
-    stream: bool = False,
-    dry_run: bool = False,
-    compute: str = "",
-    job_name: str = "",
-    subscription: str = "",
-    resource_group: str = "",
-    workspace: str = "",
+    azure_job: dict[str, Any] | None = None,
+    azure_workspace: dict[str, str] | None = None,
 ):
-    """Train the model with MLflow tracking: locally, or on Azure ML with --remote."""
-    from diabetes_model.azure import cli
-
-    settings = _settings(c, data_path=data or None, experiment_name=experiment or None)
-    azure = _azure(c, subscription, resource_group, workspace)
-    named = (("learning_rate", learning_rate), ("max_iter", max_iter), ("max_depth", max_depth))
-    overrides = {name: value for name, value in named if value is not None}
+    """local · Train with MLflow tracking; --remote runs the same command on Azure ML."""
+    project = _project(c, azure_workspace, data_path=data, experiment_name=experiment)
+    named = {"learning_rate": learning_rate, "max_iter": max_iter, "max_depth": max_depth}
+    overrides = {name: value for name, value in named.items() if value is not None}
     extra = tuple(arg for pair in param or [] for arg in ("--param", pair))
     extra += ("--no-register",) if no_register else ()
-    if remote or dry_run:
-        options = {"compute": compute, "job_name": job_name, "dry_run": dry_run, "stream": stream}
-        code = _fail_on_user_error(
-            cli.submit_remote, "job_spec", ROOT, settings, azure, overrides=overrides,
-            extra_args=extra, **options,
-        )  # fmt: skip
-        if code:
-            raise Exit(code=code)
+    if _runs_remotely(azure_job):
+        from diabetes_model.core.model import parse_param_pairs
+
+        _checked(parse_param_pairs, param or [])  # refused here, not in the job an hour later
+        _submit(project, project.specs.train, azure_job, overrides=overrides, extra_args=extra)
         return
+    from diabetes_model.train import spec_command
+
     # The job spec's command with local values: one command line, here and on Azure ML.
-    argv = _fail_on_user_error(
-        cli.local_train_command, ROOT, settings, azure, overrides, extra, sys.executable
-    )
-    env = {"MLFLOW_TRACKING_URI": settings.tracking_uri_for(ROOT)}
-    _run_or_exit(c, shlex.join(argv), env=env)
+    argv = _checked(spec_command, project, overrides, extra, sys.executable)
+    _run_or_exit(c, shlex.join(argv), env={"MLFLOW_TRACKING_URI": project.tracking_uri})
+
+
+@task(
+    help={
+        "trials": "local: number of trials (default: limits.max_total_trials in the sweep spec)",
+        **AZURE_JOB.help,
+        **WORKSPACE.help,
+    }
+)
+@WORKSPACE
+@AZURE_JOB
+def sweep(
+    c: Context,
+    trials: int = 0,
+    azure_job: dict[str, Any] | None = None,
+    azure_workspace: dict[str, str] | None = None,
+):
+    """local · Search hyperparameters as child MLflow runs; --remote as an Azure ML sweep job."""
+    project = _project(c, azure_workspace)
+    if _runs_remotely(azure_job):
+        _submit(project, project.specs.sweep, azure_job)
+        return
+    from diabetes_model.sweep import run_sweep
+
+    _checked(run_sweep, project, trials=trials)
 
 
 @task(
     help={
         "port": "port to listen on (Codespaces forwards 5000)",
-        "host": "interface to bind; 0.0.0.0 so a container's forwarded port reaches it",
+        "host": "interface to bind: 127.0.0.1 keeps the unauthenticated UI on this machine "
+        "(VS Code and Codespaces forward it); 0.0.0.0 offers it to your whole network",
     }
 )
-def ui(c: Context, port: int = 5000, host: str = "0.0.0.0"):
-    """Open the MLflow UI on the project's tracking store."""
-    settings = _settings(c)
-    uri = settings.tracking_uri_for(ROOT)
-    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri]
-    command += ["--host", host, "--port", str(port)]
-    command += _forwarded_host_flags(port)
+def ui(c: Context, port: int = 5000, host: str = "127.0.0.1"):
+    """local · Open the MLflow UI on the project's tracking store."""
+    from diabetes_model.tracking import ui_command
+
+    uri = _project(c).tracking_uri
+    command = ui_command(sys.executable, uri, host, port, os.environ)
     print(f"MLflow UI on http://localhost:{port} (store: {uri})")
     _run_or_exit(c, shlex.join(command))
-
-
-def _forwarded_host_flags(port: int) -> list[str]:
-    # MLflow refuses Host headers other than localhost unless told (DNS-rebinding protection); a
-    # codespace's browser tab reaches it as <codespace>-<port>.<forwarding domain>.
-    name = os.environ.get("CODESPACE_NAME")
-    domain = os.environ.get("GITHUB_CODESPACES_PORT_FORWARDING_DOMAIN")
-    if not (name and domain):
-        return []
-    forwarded = f"{name}-{port}.{domain}"
-    return [
-        "--allowed-hosts",
-        f"localhost,localhost:{port},127.0.0.1:{port},{forwarded}",
-        "--cors-allowed-origins",
-        f"https://{forwarded},http://localhost:{port}",
-    ]
-
-
-@task(help={"k": "only run tests matching this expression", "x": "stop at the first failure"})
-def test(c: Context, k: str = "", x: bool = False):
-    """Run the whole test suite (the README's test command)."""
-    command = [sys.executable, "-m", "pytest"]
-    if k:
-        command += ["-k", k]
-    if x:
-        command.append("-x")
-    _run_or_exit(c, shlex.join(command))
-
-
-@task
-def lint(c: Context):
-    """Run every pre-commit hook on all files: ruff, nbstripout, YAML/JSON/TOML, secrets."""
-    with c.cd(str(ROOT)):
-        command = [
-            sys.executable,
-            "-m",
-            "pre_commit",
-            "run",
-            "--all-files",
-            "--show-diff-on-failure",
-        ]
-        result = c.run(shlex.join(command), warn=True)
-    if result is None or not result.ok:
-        raise Exit("lint failed: fix the findings above (ruff format fixes its own), then re-run")
-
-
-def _run_or_exit(c: Context, command: str, **kwargs) -> None:
-    """Run a command from the project root; on failure exit with its code, adding no noise: the
-    command has already said what went wrong."""
-    with c.cd(str(ROOT)):
-        result = c.run(command, warn=True, **kwargs)
-    if result is not None and not result.ok:
-        raise Exit(code=result.exited)
-
-
-def _shown(path: Path) -> str:
-    """A path relative to the project when it is inside it, for short commands and messages."""
-    try:
-        return str(path.relative_to(ROOT))
-    except ValueError:
-        return str(path)
-
-
-# --- codespaces and CI ---
-
-
-@task(help={"online": "also ask Azure ML whether the workspace is reachable (needs a login)"})
-def doctor(c: Context, online: bool = False):
-    """Show what is ready in this workspace and what is not, each line with its fix."""
-    from diabetes_model.doctor_probes import report
-
-    tracking_uri = _settings(c).tracking_uri_for(ROOT)
-    table, failed = report(ROOT, os.environ, tracking_uri, online=online)
-    print(table)
-    if failed:
-        raise Exit(code=1)
-
-
-@task(help={"device_code": "log in with a device code even when the service principal is set"})
-def login(c: Context, device_code: bool = False):
-    """Log in to Azure: the service principal from the environment, else a device code."""
-    from diabetes_model.azure_login import login as az_login
-
-    for done in _fail_on_user_error(az_login, c.run, os.environ, device_code=device_code):
-        print(f"done: {done}")
-
-
-@task(
-    help={
-        "dry_run": "show what would be set (names and lengths, never values) and set nothing",
-        "repo": "OWNER/NAME of the GitHub repository (default: the one gh finds for this checkout)",
-    }
-)
-def github_secrets(c: Context, dry_run: bool = False, repo: str = ""):
-    """Store the ids and names the Train and Deploy workflows read as GitHub secrets/variables."""
-    from diabetes_model import github_secrets as gh
-
-    assignments = _fail_on_user_error(gh.plan, os.environ)
-    for line in _fail_on_user_error(gh.apply, assignments, repo or None, dry_run=dry_run):
-        print(line)
-
-
-# --- azure ---
-
-
-def _azure(c: Context, subscription: str = "", resource_group: str = "", workspace: str = ""):
-    from diabetes_model.azure.cli import azure_settings
-
-    flags = {
-        "subscription_id": subscription,
-        "resource_group": resource_group,
-        "workspace_name": workspace,
-    }
-    config = dict(c.config.get("azure", {}))
-    return _fail_on_user_error(azure_settings, ROOT, config, os.environ, flags)
-
-
-@task(
-    help={
-        "remote": "submit the Azure ML sweep job (azureml/sweep.yml) instead of running locally",
-        "trials": "local: number of trials (default: limits.max_total_trials in the sweep spec)",
-        "stream": "with --remote: wait for the sweep, stream its logs, exit with its outcome",
-        "dry_run": "with --remote: write the resolved sweep YAML and contact nothing",
-        "compute": "with --remote: compute cluster (default: azure.compute, else the spec's)",
-        "job_name": "with --remote: name the sweep job",
-        **_WORKSPACE_HELP,
-    }
-)
-def sweep(
-    c: Context,
-    remote: bool = False,
-    trials: int = 0,
-    stream: bool = False,
-    dry_run: bool = False,
-    compute: str = "",
-    job_name: str = "",
-    subscription: str = "",
-    resource_group: str = "",
-    workspace: str = "",
-):
-    """Search hyperparameters: child MLflow runs locally, an Azure ML sweep job with --remote."""
-    from diabetes_model.azure import cli
-
-    settings = _settings(c)
-    azure = _azure(c, subscription, resource_group, workspace)
-    if remote or dry_run:
-        options = {"compute": compute, "job_name": job_name, "dry_run": dry_run, "stream": stream}
-        code = _fail_on_user_error(
-            cli.submit_remote, "sweep_spec", ROOT, settings, azure, **options
-        )
-        if code:
-            raise Exit(code=code)
-        return
-    tracking_uri = settings.tracking_uri_for(ROOT)
-    _fail_on_user_error(cli.sweep_local, ROOT, settings, azure, trials, tracking_uri)
-
-
-@task(
-    help={
-        "job": "name of the completed Azure ML job whose model to register",
-        "remote": "required: the model is registered in the Azure ML workspace",
-        **_WORKSPACE_HELP,
-    }
-)
-def register(
-    c: Context,
-    job: str = "",
-    remote: bool = False,
-    subscription: str = "",
-    resource_group: str = "",
-    workspace: str = "",
-):
-    """Register a completed Azure ML job's model in the workspace, tagged with its lineage."""
-    from diabetes_model.azure import cli
-
-    if not remote or not job:
-        raise Exit(
-            "error: use `invoke register --remote --job NAME` (local training registers its "
-            "model itself; `invoke train --no-register` skips that)",
-            code=1,
-        )
-    azure = _azure(c, subscription, resource_group, workspace)
-    _fail_on_user_error(cli.register_remote, _settings(c), azure, job)
-
-
-@task(help=_WORKSPACE_HELP)
-def compute(c: Context, subscription: str = "", resource_group: str = "", workspace: str = ""):
-    """Create or update the Azure ML compute cluster from azureml/compute.yml."""
-    from diabetes_model.azure import cli
-
-    azure = _azure(c, subscription, resource_group, workspace)
-    _fail_on_user_error(cli.create_compute, ROOT, azure)
-
-
-# --- notebooks ---
 
 
 @task(
@@ -371,15 +316,69 @@ def compute(c: Context, subscription: str = "", resource_group: str = "", worksp
     }
 )
 def notebooks(c: Context, match: str = "", timeout: int = 600):
-    """Run the notebooks top to bottom; executed copies go to notebooks/executed/."""
-    command = [sys.executable, "-m", "diabetes_model.notebook_run", "notebooks"]
+    """local · Run the notebooks top to bottom; executed copies go to notebooks/executed/."""
+    command = [sys.executable, "-m", "diabetes_model.workstation.notebooks", "notebooks"]
     command += ["--output", "notebooks/executed", "--timeout", str(timeout)]
     if match:
         command += ["--match", match]
     _run_or_exit(c, shlex.join(command))
 
 
-# --- serving and monitoring ---
+# --- azure: the workspace's cluster, registry and endpoint ---
+
+
+@task(help=WORKSPACE.help)
+@WORKSPACE
+def compute(c: Context, azure_workspace: dict[str, str] | None = None):
+    """azure · Create or update the compute cluster of azureml/compute.yml."""
+    from diabetes_model.azure.compute import create_compute
+
+    _checked(create_compute, _project(c, azure_workspace))
+
+
+@task(help={"job": "name of the completed Azure ML job whose model to register", **WORKSPACE.help})
+@WORKSPACE
+def register(c: Context, job: str = "", azure_workspace: dict[str, str] | None = None):
+    """azure · Register a completed Azure ML job's model in the workspace, with its lineage."""
+    from diabetes_model.azure.register import register_job_model
+
+    if not job:
+        raise Exit(
+            "error: name the job: `invoke register --job NAME` (local training registers its "
+            "model itself; `invoke train --no-register` skips that)",
+            code=1,
+        )
+    _checked(register_job_model, _project(c, azure_workspace), job)
+
+
+@task(
+    help={
+        "model_version": "registered model version (default: the workspace's latest)",
+        "traffic": "percent of traffic for the new deployment after its smoke request",
+        "slot": "blue or green (default: the idle one)",
+        "monitor": "also create or update the drift monitor (azureml/monitor.yml)",
+        "dry_run": "write the resolved specs to outputs/azureml/deploy/; contact nothing",
+        **WORKSPACE.help,
+    }
+)
+@WORKSPACE
+def deploy(
+    c: Context,
+    model_version: str = "",
+    traffic: int = 100,
+    slot: str = "",
+    monitor: bool = False,
+    dry_run: bool = False,
+    azure_workspace: dict[str, str] | None = None,
+):
+    """azure · Deploy a registered model to the online endpoint, blue/green, smoke-tested."""
+    from diabetes_model.azure import deploy as rollout
+
+    request = rollout.Request(model_version, slot, traffic, monitor)
+    _checked(rollout.deploy, _project(c, azure_workspace), request, dry_run=dry_run)
+
+
+# --- serving: a registered model answering requests, and its inputs watched ---
 
 
 @task(
@@ -391,16 +390,15 @@ def notebooks(c: Context, match: str = "", timeout: int = 600):
     }
 )
 def serve(c: Context, model: str = "", port: int = 5001, host: str = "127.0.0.1", workers: int = 1):
-    """Serve a registered model locally with Azure ML's inference server and score.py."""
-    from diabetes_model.serving import local
+    """serving · Serve a registered model with Azure ML's inference server and score.py."""
+    from diabetes_model.serving import serve as serving
 
-    settings = _settings(c)
-    tracking_uri = settings.tracking_uri_for(ROOT)
-    plan = _fail_on_user_error(
-        local.prepare, ROOT, tracking_uri, settings.model_name, model,
+    project = _project(c)
+    plan = _checked(
+        serving.prepare, ROOT, project.tracking_uri, project.settings.model_name, model,
         port=port, host=host, workers=workers,
     )  # fmt: skip
-    print(f"serving {plan.model} at {plan.url} (inputs logged to {_shown(plan.input_log)})")
+    print(f"serving {plan.model} at {plan.url} (inputs logged to {project.shown(plan.input_log)})")
     _run_or_exit(c, plan.command, env=dict(plan.env))
 
 
@@ -412,49 +410,15 @@ def serve(c: Context, model: str = "", port: int = 5001, host: str = "127.0.0.1"
     }
 )
 def predict(c: Context, url: str = "http://127.0.0.1:5001/score", file: str = "", rows: int = 5):
-    """Send sample rows to a scoring URL and print the predictions."""
-    from diabetes_model.serving import local
+    """serving · Send sample rows to a scoring URL and print the predictions."""
+    from diabetes_model.serving.predict import predict as send
 
-    settings = _settings(c)
-    data_path = Path(settings.data_path)
-    request_file = Path(file) if file else None
+    settings = _project(c).settings
     # An online endpoint's key, if you call one: from the environment only, never a flag.
     key = os.environ.get("AZUREML_ENDPOINT_KEY", "")
-    predictions = _fail_on_user_error(
-        local.predict, url, request_file, data_path, settings.target, settings.features, rows, key
-    )
-    print(predictions)
-
-
-@task(
-    help={
-        "model_version": "registered model version (default: the workspace's latest)",
-        "traffic": "percent of traffic for the new deployment after its smoke request",
-        "slot": "blue or green (default: the idle one)",
-        "monitor": "also create or update the drift monitor (azureml/monitor.yml)",
-        "dry_run": "write the resolved specs to outputs/azureml/deploy/; contact nothing",
-        **_WORKSPACE_HELP,
-    }
-)
-def deploy(
-    c: Context,
-    model_version: str = "",
-    traffic: int = 100,
-    slot: str = "",
-    monitor: bool = False,
-    dry_run: bool = False,
-    subscription: str = "",
-    resource_group: str = "",
-    workspace: str = "",
-):
-    """Deploy the registered model to the Azure ML online endpoint, blue/green."""
-    from diabetes_model.serving import deploy as rollout
-
-    azure = _azure(c, subscription, resource_group, workspace)
-    _fail_on_user_error(
-        rollout.run_task, ROOT, _settings(c), azure, dict(c.config.get("deploy", {})),
-        model_version=model_version, traffic=traffic, slot=slot, monitor=monitor, dry_run=dry_run,
-    )  # fmt: skip
+    request_file = Path(file) if file else None
+    print(_checked(send, url, request_file, Path(settings.data_path), settings.target,
+                   settings.features, rows, key))  # fmt: skip
 
 
 @task(
@@ -476,13 +440,13 @@ def drift(
     log: str = "",
     output: str = "outputs/drift",
 ):
-    """Compare recent scored inputs with the training data; exit 1 when a feature drifts."""
-    from diabetes_model import drift_report
-    from diabetes_model.serving.local import INPUT_LOG
+    """serving · Compare recent scored inputs with the training data; exit 1 on drift."""
+    from diabetes_model.drift import run_drift
+    from diabetes_model.serving.serve import INPUT_LOG
 
-    settings = _settings(c)
-    run = _fail_on_user_error(
-        drift_report.run_drift,
+    settings = _project(c).settings
+    run = _checked(
+        run_drift,
         data_path=Path(settings.data_path),
         target=settings.target,
         features=settings.features,
@@ -496,3 +460,69 @@ def drift(
     print(run.summary)
     if run.result.drifted:
         raise Exit(code=1)
+
+
+# --- workspace: this checkout, its tools and its CI ---
+
+
+@task(help={"online": "also ask Azure ML whether the workspace is reachable (needs a login)"})
+def doctor(c: Context, online: bool = False):
+    """workspace · Show what is ready here and what is not, each line with its fix."""
+    from diabetes_model.workstation.doctor_probes import report
+
+    table, failed = report(ROOT, os.environ, _project(c).tracking_uri, online=online)
+    print(table)
+    if failed:
+        raise Exit(code=1)
+
+
+@task(help={"device_code": "log in with a device code even when the service principal is set"})
+def login(c: Context, device_code: bool = False):
+    """workspace · Log in to Azure: the service principal from the environment, else a device code."""
+    from diabetes_model.workstation.login import login as az_login
+
+    for done in _checked(az_login, c.run, os.environ, device_code=device_code):
+        print(f"done: {done}")
+
+
+@task(
+    help={
+        "dry_run": "show what would be set (names and lengths, never values) and set nothing",
+        "repo": "OWNER/NAME of the GitHub repository (default: the one gh finds for this checkout)",
+    }
+)
+def github_secrets(c: Context, dry_run: bool = False, repo: str = ""):
+    """workspace · Store the ids the Train and Deploy workflows read as GitHub secrets/variables."""
+    from diabetes_model.workstation import github_secrets as gh
+
+    assignments = _checked(gh.plan, os.environ)
+    for line in _checked(gh.apply, assignments, repo or None, dry_run=dry_run):
+        print(line)
+
+
+@task(help={"k": "only run tests matching this expression", "x": "stop at the first failure"})
+def test(c: Context, k: str = "", x: bool = False):
+    """workspace · Run the whole test suite (the README's test command)."""
+    command = [sys.executable, "-m", "pytest"]
+    if k:
+        command += ["-k", k]
+    if x:
+        command.append("-x")
+    _run_or_exit(c, shlex.join(command))
+
+
+@task
+def lint(c: Context):
+    """workspace · Run every pre-commit hook on all files: ruff, nbstripout, YAML/JSON/TOML, secrets."""
+    with c.cd(str(ROOT)):
+        command = [
+            sys.executable,
+            "-m",
+            "pre_commit",
+            "run",
+            "--all-files",
+            "--show-diff-on-failure",
+        ]
+        result = c.run(shlex.join(command), warn=True)
+    if result is None or not result.ok:
+        raise Exit("lint failed: fix the findings above (ruff format fixes its own), then re-run")

@@ -10,7 +10,7 @@ import mlflow
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from diabetes_model.model import build_pipeline
+from diabetes_model.core.model import build_pipeline
 
 
 def main(data_path: str) -> None:

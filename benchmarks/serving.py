@@ -109,7 +109,7 @@ def load(url: str, bodies: list[bytes], requests_total: int, concurrency: int) -
 def train_model(work: Path) -> Path:
     """The project's model, trained and registered into a temporary store, copied out of it."""
     from diabetes_model.dataset import write_bundled_dataset
-    from diabetes_model.serving.local import download_model, latest_version
+    from diabetes_model.serving.serve import download_model, latest_version
 
     data = work / "diabetes.csv"
     write_bundled_dataset(data, "target")
@@ -135,7 +135,7 @@ def request_bodies(work: Path, count: int = 50) -> list[bytes]:
 
 
 def servers(model_dir: Path, work: Path) -> dict[str, tuple[list[str], dict[str, str], str]]:
-    from diabetes_model.serving.local import server_plan
+    from diabetes_model.serving.serve import server_plan
 
     port = free_port()
     plan = server_plan(model_dir, port=port, input_log=work / "inputs.jsonl")

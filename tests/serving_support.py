@@ -71,7 +71,7 @@ _STORE: dict[str, Store] = {}
 def registered_store(root: Path) -> Store:
     """One store per test session: version 1 registered, and downloaded as a model directory."""
     if "store" not in _STORE:
-        from diabetes_model.serving.local import ModelRef, download_model
+        from diabetes_model.serving.serve import ModelRef, download_model
 
         tracking_uri = f"sqlite:///{(root / 'mlflow.db').as_posix()}"
         register_model(tracking_uri)

@@ -3,18 +3,17 @@ Azure fake, and the job the service receives is the one the spec describes."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 import yaml
 from azure_fake import FakeAzure, fake_azure
+from projects import make_project
 
-from diabetes_model.azure import jobs, specs
-from diabetes_model.azure.settings import AzureSettings
+from diabetes_model.azure import assets, jobs
 from diabetes_model.azure.workspace import connect
 from diabetes_model.errors import UserError
-from diabetes_model.settings import Settings
+from diabetes_model.gitinfo import GitInfo, git_info
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,13 +25,14 @@ def data_file(tmp_path: Path, diabetes_csv: Path) -> Path:
     return path
 
 
-def azure_settings(tmp_path: Path, **values) -> AzureSettings:
-    return AzureSettings.from_sources({"output_dir": str(tmp_path / "out"), **values}, os.environ)
+def project_for(tmp_path: Path, data_file: Path, **azure):
+    """The repository's project with its data file and outputs under tmp_path."""
+    azure = {"output_dir": str(tmp_path / "out"), **azure}
+    return make_project(tmp_path, project={"data_path": str(data_file)}, azure=azure)
 
 
-def submission(data_file: Path, **changes) -> jobs.Submission:
-    inputs = {**specs.project_inputs(Settings()), **changes.pop("inputs", {})}
-    return jobs.Submission(root=ROOT, data_file=data_file, inputs=inputs, **changes)
+def submission(**changes) -> jobs.Submission:
+    return jobs.Submission(ROOT / "azureml" / "train.yml", **changes)
 
 
 class Said(list):
@@ -43,11 +43,10 @@ class Said(list):
         return "\n".join(self)
 
 
-def submit(tmp_path, data_file, said=None, settings=None, **options) -> int:
+def submit(tmp_path, data_file, said=None, project=None, **options) -> int:
     return jobs.submit(
-        "job_spec",
-        options.pop("submission", None) or submission(data_file),
-        settings or azure_settings(tmp_path),
+        project or project_for(tmp_path, data_file),
+        options.pop("submission", None) or submission(),
         say=said if said is not None else Said(),
         sleep=lambda seconds: None,
         **options,
@@ -68,17 +67,17 @@ def test_the_service_receives_the_spec_command_environment_data_compute_and_prov
     job = only_job(cloud)
     spec = yaml.safe_load((ROOT / "azureml" / "train.yml").read_text())
     assert job["command"] == " ".join(spec["command"].split())
-    env_version = specs.environment_hash(
+    env_version = assets.environment_hash(
         "mcr.microsoft.com/azureml/openmpi5.0-ubuntu24.04:latest",
         yaml.safe_load((ROOT / "environment.yml").read_text()),
     )
     assert job["environmentId"].endswith(f"/environments/diabetes-model-env/versions/{env_version}")
-    data_version = specs.file_hash(data_file)
+    data_version = assets.file_hash(data_file)
     assert job["inputs"]["data"]["uri"].endswith(f"/data/diabetes/versions/{data_version}")
     assert job["inputs"]["learning_rate"]["value"] == str(spec["inputs"]["learning_rate"])
     assert job["computeId"].endswith("/computes/cpu-cluster")
     assert job["experimentName"] == "diabetes"
-    git = jobs.git_info(ROOT)
+    git = git_info(ROOT)
     assert job["displayName"] == f"train diabetes-model {git.short}"
     assert job["tags"] == {"commit": git.commit, "branch": git.branch, "author": git.author}
     assert "notificationSetting" not in job
@@ -92,8 +91,7 @@ def test_the_service_receives_the_spec_command_environment_data_compute_and_prov
 
 def test_flags_become_inputs_and_extra_arguments_of_the_same_command(cloud, tmp_path, data_file):
     chosen = submission(
-        data_file,
-        inputs={"learning_rate": 0.05, "max_depth": 5},
+        overrides={"learning_rate": 0.05, "max_depth": 5},
         extra_args=("--no-register",),
         compute="gpu-cluster",
         job_name="diabetes-train-42",
@@ -109,7 +107,7 @@ def test_flags_become_inputs_and_extra_arguments_of_the_same_command(cloud, tmp_
 
 def test_an_unknown_input_is_refused_before_anything_is_sent(cloud, tmp_path, data_file):
     with pytest.raises(UserError, match="has no input"):
-        submit(tmp_path, data_file, submission=submission(data_file, inputs={"nope": 1}))
+        submit(tmp_path, data_file, submission=submission(overrides={"nope": 1}))
     assert cloud.jobs_created == []
 
 
@@ -148,10 +146,10 @@ def test_a_dry_run_contacts_nothing_and_writes_a_job_that_load_job_accepts(
     written = tmp_path / "out" / "train-job.yml"
     assert written.read_text().startswith("$schema: https://azuremlschemas.azureedge.net/")
     job = load_job(source=written)
-    assert job.inputs["data"]._data["path"] == f"diabetes:{specs.file_hash(data_file)}"
+    assert job.inputs["data"]._data["path"] == f"diabetes:{assets.file_hash(data_file)}"
     assert job.environment.startswith("diabetes-model-env:")
-    assert job.tags["commit"] == jobs.git_info(ROOT).commit
-    assert str(written) in said.text()
+    assert job.tags["commit"] == git_info(ROOT).commit
+    assert "train-job.yml (nothing was submitted)" in said.text()
 
 
 def test_stream_follows_the_job_and_exits_zero_when_it_completes(
@@ -242,9 +240,8 @@ def test_waiting_resumes_after_the_stream_breaks_on_an_outage(cloud, tmp_path, d
     said, slept = Said(), []
 
     code = jobs.submit(
-        "job_spec",
-        submission(data_file),
-        azure_settings(tmp_path),
+        project_for(tmp_path, data_file),
+        submission(),
         stream=True,
         say=said,
         sleep=slept.append,
@@ -265,8 +262,8 @@ def test_waiting_survives_token_refreshes(cloud, tmp_path, data_file):
 
 
 def test_notifications_ask_azure_ml_to_email_when_the_job_ends(cloud, tmp_path, data_file):
-    settings = azure_settings(tmp_path, notify_emails="ml-team@example.com, lead@example.com")
-    submit(tmp_path, data_file, settings=settings)
+    emails = "ml-team@example.com, lead@example.com"
+    submit(tmp_path, data_file, project=project_for(tmp_path, data_file, notify_emails=emails))
 
     assert only_job(cloud)["notificationSetting"] == {
         "emailOn": ["JobCompleted", "JobFailed", "JobCancelled"],
@@ -274,15 +271,15 @@ def test_notifications_ask_azure_ml_to_email_when_the_job_ends(cloud, tmp_path, 
     }
 
 
-def test_a_resolved_spec_that_does_not_load_is_not_left_behind(tmp_path):
+def test_a_resolved_spec_that_does_not_load_names_the_spec_to_fix_and_leaves_nothing(tmp_path):
     bad = {"$schema": "https://azuremlschemas.azureedge.net/latest/commandJob.schema.json"}
-    with pytest.raises(UserError, match="does not load"):
-        jobs.write_spec({**bad, "type": "command"}, tmp_path / "job.yml")
+    spec = ROOT / "azureml" / "train.yml"
+    with pytest.raises(UserError, match=r"^azureml/train\.yml does not resolve .* fix it there$"):
+        jobs.write_spec({**bad, "type": "command"}, tmp_path / "job.yml", spec)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_checkout_without_commits_is_named_as_such_not_truncated(tmp_path):
-    from diabetes_model.azure.jobs import GitInfo, git_info
-
     assert git_info(tmp_path).short == "uncommitted"  # tmp_path is not a git checkout
-    assert GitInfo(commit="0123456789abcdef", branch="main", author="a").short == "0123456"
+    commit = GitInfo("0123456789abcdef", "main", "a", "message", dirty=False)
+    assert commit.short == "0123456"

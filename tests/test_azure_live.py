@@ -3,16 +3,15 @@
 
 from __future__ import annotations
 
-import dataclasses
-import os
 import uuid
 from pathlib import Path
 
 import pytest
 import yaml
+from projects import make_project
 
-from diabetes_model.azure import cli
-from diabetes_model.settings import Settings
+from diabetes_model.azure import jobs
+from diabetes_model.azure.register import register_job_model
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.azure_live
@@ -26,15 +25,11 @@ def opted_in(request: pytest.FixtureRequest) -> None:
 
 def test_a_small_job_completes_in_the_workspace_and_its_model_registers(tmp_path, diabetes_csv):
     config = yaml.safe_load((ROOT / "invoke.yaml").read_text())
-    project = dataclasses.replace(
-        Settings.from_sources(config["project"]), data_path=str(diabetes_csv)
-    )
-    azure = cli.azure_settings(ROOT, config["azure"], os.environ, {"output_dir": str(tmp_path)})
+    settings = {**config["project"], "data_path": str(diabetes_csv)}
+    azure = {**config["azure"], "output_dir": str(tmp_path)}
+    project = make_project(tmp_path, project=settings, azure=azure)
     job_name = f"diabetes-live-test-{uuid.uuid4().hex[:8]}"
+    job = jobs.Submission(project.specs.train, overrides={"max_iter": 20}, job_name=job_name)
 
-    code = cli.submit_remote(
-        "job_spec", ROOT, project, azure, overrides={"max_iter": 20}, job_name=job_name, stream=True
-    )
-
-    assert code == 0
-    cli.register_remote(project, azure, job_name)
+    assert jobs.submit(project, job, stream=True) == 0
+    register_job_model(project, job_name)

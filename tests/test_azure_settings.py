@@ -78,8 +78,18 @@ def test_the_projects_invoke_yaml_azure_section_is_valid_and_holds_no_ids():
     section = yaml.safe_load((ROOT / "invoke.yaml").read_text())["azure"]
     settings = AzureSettings.from_sources(section, {})
     assert settings.subscription_id == settings.resource_group == settings.workspace_name == ""
-    for name in ("job_spec", "sweep_spec", "data_spec", "environment_spec", "compute_spec"):
-        assert settings.path(ROOT, name).is_file(), name
+
+
+def test_every_spec_the_project_names_exists():
+    from diabetes_model.project import Specs
+
+    specs = Specs(ROOT / "azureml")
+    paths = [
+        getattr(specs, name) for name in dir(Specs) if isinstance(getattr(Specs, name), property)
+    ]
+    paths += [specs.deployment(slot) for slot in ("blue", "green")]
+    missing = [str(path) for path in paths if not path.is_file()]
+    assert len(paths) >= 9 and not missing
 
 
 def test_config_json_is_read_from_the_project_root_or_azureml_folder(tmp_path: Path):

@@ -12,7 +12,8 @@ import yaml
 from invoke import Config, Exit, MockContext, Result
 from project_tasks import load_project_tasks
 
-from diabetes_model.azure import specs
+from diabetes_model import job_specs
+from diabetes_model.azure import assets
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -91,7 +92,7 @@ def test_local_and_remote_training_run_one_command_line(tasks, context, cloud, d
     [name] = cloud.jobs_created
     job = cloud.job(name)["properties"]
     received = {k: v["value"] for k, v in job["inputs"].items() if v["jobInputType"] == "literal"}
-    remote = specs.resolve_command(job["command"], received, {"data": str(data_file)})
+    remote = job_specs.resolve_command(job["command"], received, {"data": str(data_file)})
     assert [sys.executable, *remote[1:]] == local
 
 
@@ -150,7 +151,7 @@ def test_data_upload_registers_the_data_asset_once(tasks, context, cloud, data_f
     tasks.data(context, output=str(data_file), upload=True)
     tasks.data(context, output=str(data_file), upload=True)
 
-    assert list(cloud.assets("data")) == [f"diabetes:{specs.file_hash(data_file)}"]
+    assert list(cloud.assets("data")) == [f"diabetes:{assets.file_hash(data_file)}"]
     assert "(reused)" in capsys.readouterr().out
 
 
@@ -165,7 +166,7 @@ def test_compute_creates_a_cluster_that_scales_to_zero(tasks, context, cloud):
 def test_register_adds_the_jobs_model_with_lineage_tags(tasks, context, cloud, data_file):
     tasks.train(context, remote=True, stream=True, job_name="train-1")
 
-    tasks.register(context, remote=True, job="train-1")
+    tasks.register(context, job="train-1")
 
     [(name, model)] = cloud.assets("models").items()
     assert name == "diabetes-model:1"
@@ -174,7 +175,7 @@ def test_register_adds_the_jobs_model_with_lineage_tags(tasks, context, cloud, d
     tags = model["properties"]["tags"]
     assert tags["job"] == "train-1"
     assert tags["commit"] == cloud.job("train-1")["properties"]["tags"]["commit"]
-    assert tags["data"] == f"azureml:diabetes:{specs.file_hash(data_file)}"
+    assert tags["data"] == f"azureml:diabetes:{assets.file_hash(data_file)}"
     assert tags["environment"].startswith("azureml:diabetes-model-env:")
 
 
@@ -182,13 +183,13 @@ def test_register_refuses_a_job_that_has_not_completed(tasks, context, cloud):
     tasks.train(context, remote=True, job_name="train-2")  # submitted, not waited for
 
     with pytest.raises(Exit, match="not Completed"):
-        tasks.register(context, remote=True, job="train-2")
+        tasks.register(context, job="train-2")
     assert cloud.assets("models") == {}
 
 
-def test_register_without_remote_says_how_to_use_it(tasks, context):
-    with pytest.raises(Exit, match=r"invoke register --remote --job NAME"):
-        tasks.register(context, job="train-1")
+def test_register_without_a_job_says_how_to_use_it(tasks, context):
+    with pytest.raises(Exit, match=r"invoke register --job NAME"):
+        tasks.register(context)
 
 
 def test_a_local_sweep_logs_trials_as_child_runs_and_reports_the_best(tasks, context, capsys):

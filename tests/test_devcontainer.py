@@ -103,8 +103,29 @@ def test_the_github_cli_is_installed(config):
     assert "ghcr.io/devcontainers/features/github-cli:1" in config["features"]
 
 
-def test_the_image_comes_with_conda(config):
-    assert config["image"].startswith("mcr.microsoft.com/devcontainers/miniconda:")
+LIFECYCLE_SCRIPTS = ("on-create", "update-content", "post-create")
+# Who provides each tool the lifecycle scripts call: the image or a feature.
+TOOL_PROVIDERS = {
+    "conda": "mcr.microsoft.com/devcontainers/miniconda:",
+    "az": "ghcr.io/devcontainers/features/azure-cli:",
+    "gh": "ghcr.io/devcontainers/features/github-cli:",
+    "npm": "ghcr.io/devcontainers/features/node:",
+}
+
+
+def test_every_tool_the_lifecycle_scripts_call_comes_with_the_image_or_a_feature(config):
+    scripts = "".join((ROOT / ".devcontainer" / f"{n}.sh").read_text() for n in LIFECYCLE_SCRIPTS)
+    called = {tool for tool in TOOL_PROVIDERS if re.search(rf"(^|[\s(]){tool} ", scripts, re.M)}
+    assert {"conda", "az", "npm"} <= called
+    provided = [config["image"], *config["features"]]
+    missing = [t for t in called if not any(p.startswith(TOOL_PROVIDERS[t]) for p in provided)]
+    assert not missing, f"the scripts call {missing}, which neither the image nor a feature brings"
+
+
+def test_terminals_find_the_environment_where_the_conda_image_creates_it(config):
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text())["name"]
+    # The miniconda image installs conda under /opt/conda; `conda env create` puts envs there.
+    assert config["remoteEnv"]["PATH"].startswith(f"/opt/conda/envs/{environment}/bin:")
 
 
 # --- lifecycle: prebuild-cached work versus the per-user login ------------------------------
@@ -167,7 +188,9 @@ def test_the_forwarded_port_is_the_one_invoke_ui_serves_on(config):
     tasks = load_project_tasks()
     ui = inspect.signature(tasks.ui.body).parameters
     assert ui["port"].default in config["forwardPorts"]
-    assert ui["host"].default == "0.0.0.0"  # reachable through the container's forwarded port
+    # VS Code and Codespaces forward from inside the container, so loopback is reachable through
+    # the forwarded port, and nobody else on the network reaches the unauthenticated UI.
+    assert ui["host"].default == "127.0.0.1"
     serve = inspect.signature(tasks.serve.body).parameters
     assert serve["port"].default in config["forwardPorts"]
     assert "invoke serve" in config["portsAttributes"][str(serve["port"].default)]["label"]

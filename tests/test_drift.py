@@ -1,95 +1,85 @@
-"""Drift statistics on small frames, no files."""
+"""`invoke drift`'s edge: the input log and training CSV in, a report with a plot out."""
 
 from __future__ import annotations
 
-import math
+import json
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from diabetes_model.drift import bin_edges, compare, psi
+from diabetes_model.core.drift import KS_ALPHA, PSI_THRESHOLD
+from diabetes_model.drift import run_drift
+from diabetes_model.errors import UserError
+from diabetes_model.serving.input_log import RollingJsonl
+
+FEATURES = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
 
 
-def normal(n: int, loc: float = 0.0, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).normal(loc, 1.0, n)
-
-
-def test_psi_of_a_sample_against_itself_is_zero():
-    sample = normal(500)
-    assert psi(sample, sample) == pytest.approx(0.0, abs=1e-12)
-
-
-def test_psi_of_two_samples_of_one_distribution_is_small():
-    assert psi(normal(2000, seed=1), normal(2000, seed=2)) < 0.05
-
-
-def test_psi_grows_with_the_shift():
-    reference = normal(2000, seed=1)
-    values = [psi(reference, normal(2000, loc=shift, seed=2)) for shift in (0.25, 0.5, 1.0)]
-    assert values == sorted(values) and values[-1] > 0.2
-
-
-def test_psi_matches_the_formula_on_a_hand_computed_case():
-    # Reference split evenly over two bins (edge at 1.5); current puts 3 of 4 in the upper bin.
-    reference, current = [1, 1, 2, 2], [1, 2, 2, 2]
-    expected = (0.25 - 0.5) * math.log(0.25 / 0.5) + (0.75 - 0.5) * math.log(0.75 / 0.5)
-    assert psi(reference, current, bins=2) == pytest.approx(expected)
-
-
-def test_a_binary_feature_compares_its_two_shares():
-    reference, current = [0.0, 1.0] * 50, [0.0] * 80 + [1.0] * 20
-    expected = (0.8 - 0.5) * math.log(0.8 / 0.5) + (0.2 - 0.5) * math.log(0.2 / 0.5)
-    assert psi(reference, current) == pytest.approx(expected)
-    assert len(bin_edges(np.array(reference))) <= 3  # repeated quantiles merge
-
-
-def test_psi_ignores_missing_values_and_refuses_an_empty_side():
-    assert psi([1.0, 2.0, np.nan, 3.0], [1.0, 2.0, 3.0]) == pytest.approx(0.0, abs=1e-12)
-    with pytest.raises(ValueError, match="at least one value"):
-        psi([1.0, 2.0], [np.nan])
-
-
-def frame(loc_bmi: float, seed: int, n: int = 600) -> pd.DataFrame:
-    return pd.DataFrame(
-        {"age": normal(n, seed=seed), "bmi": normal(n, loc=loc_bmi, seed=seed + 50)}
+def log_rows(path, frame: pd.DataFrame) -> None:
+    RollingJsonl(path).append(
+        {"time": "t", "request_id": "", "model": "m/1", "inputs": row, "prediction": 1.0}
+        for row in frame.to_dict(orient="records")
     )
 
 
-def test_compare_flags_only_the_shifted_feature():
-    result = compare(frame(0.0, seed=1), frame(1.0, seed=2), ["age", "bmi"])
-    assert result.drifted == ["bmi"]
-    bmi = result.features[1]
-    assert bmi.psi > 0.2 and bmi.ks_pvalue < 1e-6 and bmi.current_rows == 600
+def drift(diabetes_csv, tmp_path, **overrides):
+    arguments = {
+        "data_path": diabetes_csv,
+        "target": "target",
+        "features": FEATURES,
+        "input_log": tmp_path / "inputs.jsonl",
+        "report_dir": tmp_path / "report",
+        "psi_threshold": PSI_THRESHOLD,
+        "ks_alpha": KS_ALPHA,
+    } | overrides
+    return run_drift(**arguments)
 
 
-def test_compare_flags_nothing_between_samples_of_one_distribution():
-    result = compare(frame(0.0, seed=1), frame(0.0, seed=2), ["age", "bmi"])
-    assert result.drifted == []
+def test_inputs_like_the_training_data_show_no_drift(diabetes_csv, tmp_path):
+    training = pd.read_csv(diabetes_csv)
+    log_rows(tmp_path / "inputs.jsonl", training[FEATURES].sample(200, random_state=1))
+    run = drift(diabetes_csv, tmp_path)
+    assert run.result.drifted == []
+    assert run.summary.startswith("no drift over 200 recent rows")
 
 
-def test_a_high_psi_from_a_small_sample_alone_is_not_drift():
-    # 40 rows of the training distribution: PSI's sampling noise passes 0.2, KS sees no shift.
-    reference = pd.DataFrame({"x": normal(442, seed=1)})
-    small = pd.DataFrame({"x": normal(40, seed=3)})
-    (result,) = compare(reference, small, ["x"]).features
-    assert result.psi > 0.2 and result.ks_pvalue > 0.1
-    assert not result.drifted
+def test_heavier_patients_show_bmi_drift_and_the_report_says_so(diabetes_csv, tmp_path):
+    training = pd.read_csv(diabetes_csv)
+    recent = training[FEATURES].sample(200, random_state=1)
+    recent["bmi"] = recent["bmi"] + 6  # six points of BMI on everyone
+    log_rows(tmp_path / "inputs.jsonl", recent)
+    run = drift(diabetes_csv, tmp_path)
+    assert run.result.drifted == ["bmi"]
+    report = tmp_path / "report"
+    assert json.loads((report / "drift.json").read_text())["drifted"] == ["bmi"]
+    markdown = (report / "drift.md").read_text()
+    assert "**Drift** in bmi" in markdown and "| bmi |" in markdown
+    assert (report / "drift.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_a_stricter_threshold_flags_a_smaller_shift():
-    reference, current = frame(0.0, seed=1), frame(0.3, seed=2)
-    assert (
-        "bmi" not in compare(reference, current, ["bmi"], psi_threshold=0.5, ks_alpha=1e-12).drifted
-    )
-    assert "bmi" in compare(reference, current, ["bmi"], psi_threshold=0.05).drifted
+def test_only_the_last_rows_are_judged_when_asked(diabetes_csv, tmp_path):
+    training = pd.read_csv(diabetes_csv)
+    old = training[FEATURES].sample(200, random_state=1)
+    shifted = old.assign(bmi=old["bmi"] + 6)
+    log_rows(tmp_path / "inputs.jsonl", shifted)
+    log_rows(tmp_path / "inputs.jsonl", old)
+    assert drift(diabetes_csv, tmp_path, last=200).result.drifted == []
+    assert drift(diabetes_csv, tmp_path).result.drifted == ["bmi"]
 
 
-def test_compare_reports_plain_data_for_json():
-    data = compare(frame(0.0, seed=1), frame(1.0, seed=2), ["bmi"]).to_dict()
-    assert data["drifted"] == ["bmi"] and data["features"][0]["feature"] == "bmi"
+def test_an_empty_log_says_how_to_get_inputs(diabetes_csv, tmp_path):
+    with pytest.raises(UserError, match=r"no scored inputs .*`invoke serve`"):
+        drift(diabetes_csv, tmp_path)
+    assert not (tmp_path / "report").exists()
 
 
-def test_compare_refuses_features_it_does_not_have():
-    with pytest.raises(ValueError, match="features missing from the data: s6"):
-        compare(frame(0.0, 1), frame(0.0, 2), ["bmi", "s6"])
+def test_too_few_rows_are_not_judged(diabetes_csv, tmp_path):
+    log_rows(tmp_path / "inputs.jsonl", pd.read_csv(diabetes_csv)[FEATURES].head(5))
+    with pytest.raises(UserError, match=r"only 5 scored rows .* at least 30"):
+        drift(diabetes_csv, tmp_path)
+
+
+def test_a_log_from_another_model_is_refused(diabetes_csv, tmp_path):
+    log_rows(tmp_path / "inputs.jsonl", pd.DataFrame({"height": [1.0] * 40}))
+    with pytest.raises(UserError, match="no values for age"):
+        drift(diabetes_csv, tmp_path)

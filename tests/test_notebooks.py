@@ -18,7 +18,7 @@ import yaml
 from invoke import MockContext, Result
 from project_tasks import load_project_tasks
 
-from diabetes_model import notebook_run
+from diabetes_model.workstation import notebooks as notebook_run
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -240,7 +240,7 @@ def test_with_a_workspace_the_submit_notebook_submits_what_invoke_train_remote_s
 # --- invoke notebooks ---
 
 
-RUNNER = [sys.executable, "-m", "diabetes_model.notebook_run", "notebooks"]
+RUNNER = [sys.executable, "-m", "diabetes_model.workstation.notebooks", "notebooks"]
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,8 @@ from serving_support import (
 from diabetes_model.errors import UserError
 from diabetes_model.serving.contract import example_request
 from diabetes_model.serving.input_log import RollingJsonl, read_records
-from diabetes_model.serving.local import post, server_plan
+from diabetes_model.serving.predict import post
+from diabetes_model.serving.serve import server_plan
 
 MAX_ROWS = 20
 

@@ -18,7 +18,7 @@ from invoke import Config, Exit, MockContext, Result
 from project_tasks import load_project_tasks
 from serving_support import register_model
 
-from diabetes_model import drift
+from diabetes_model.core import drift
 
 ROOT = Path(__file__).resolve().parents[1]
 FEATURES = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]

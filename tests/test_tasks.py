@@ -95,13 +95,17 @@ def test_an_unknown_setting_in_invoke_yaml_is_one_line():
         tasks.train(c)
 
 
-def test_ui_serves_the_project_store_on_all_interfaces_port_5000(monkeypatch):
+def test_ui_serves_the_project_store_on_this_machine_only_unless_told(monkeypatch):
+    """The UI has no authentication: by default only this machine (and VS Code's or a codespace's
+    port forwarding, which connects from inside) reaches it."""
     monkeypatch.delenv("MLFLOW_TRACKING_URI")
     monkeypatch.delenv("CODESPACE_NAME", raising=False)
     c = context()
     tasks.ui(c)
     assert ran(c) == [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", f"sqlite:///{ROOT}/mlruns/mlflow.db",
-                      "--host", "0.0.0.0", "--port", "5000"]  # fmt: skip
+                      "--host", "127.0.0.1", "--port", "5000"]  # fmt: skip
+    tasks.ui(c, host="0.0.0.0")
+    assert ran(c)[ran(c).index("--host") + 1] == "0.0.0.0"
 
 
 def test_ui_in_a_codespace_allows_the_forwarded_host(monkeypatch):
@@ -174,3 +178,68 @@ def test_invoke_list_imports_no_heavy_library():
     )
     assert "train" in done.stdout
     assert "HEAVY []" in done.stdout, done.stdout + done.stderr
+
+
+def invoke_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_number_flags_show_their_type_and_refuse_a_bad_value_in_one_line_before_any_work():
+    helped = invoke_cli("--help", "train").stdout
+    assert "--max-iter=INT" in helped and "--max-depth=INT" in helped
+    refused = invoke_cli("train", "--max-iter", "abc")
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == "error: --max-iter 'abc' is not a whole number"
+    assert refused.stdout == ""
+
+
+def test_no_flag_has_an_automatic_short_form_that_means_different_things_per_task():
+    """Only `invoke test -k/-x`, named after pytest's own flags, are one letter long."""
+    from invoke import Collection
+
+    collection = Collection.from_module(tasks)
+    letters = set()
+    for name in collection.task_names:
+        for argument in collection[name].get_arguments():
+            assert len(argument.names) == 1, (name, argument.names)
+            letters |= {(name, n) for n in argument.names if len(n) == 1}
+    assert letters == {("test", "k"), ("test", "x")}
+
+
+def test_invoke_list_reads_as_a_menu_of_groups():
+    from invoke import Collection
+
+    collection = Collection.from_module(tasks)
+    groups = {}
+    for name in collection.task_names:
+        group = collection[name].__doc__.strip().split(" · ")[0]
+        groups.setdefault(group, []).append(name)
+    assert set(groups) == {"local", "azure", "serving", "workspace"}
+    assert {"data", "train", "sweep", "ui"} <= set(groups["local"])
+    assert {"deploy", "register", "compute"} <= set(groups["azure"])
+
+
+def test_a_named_hyperparameter_given_through_param_is_refused_not_ignored(monkeypatch, tmp_path):
+    """--param max_iter=5 used to train with max_iter=200; it names the flag to use instead."""
+    c = context()
+    with pytest.raises(Exit, match=r"use --max-iter 5 instead"):
+        tasks.train(c, param=["max_iter=5"], dry_run=True)
+    done = subprocess.run(
+        [*TRAIN, "--data", "x.csv", "--max-iter", "200", "--param", "max_iter=5"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.strip().endswith("max_iter has its own flag; use --max-iter 5 instead")
+
+
+def test_a_typo_in_invoke_yaml_is_one_line_in_every_task():
+    c = MockContext(config=Config(overrides={"project": {"targt": "y"}}), run=Result(), repeat=True)
+    for name in ("train", "sweep", "ui", "serve", "predict", "drift", "doctor", "data"):
+        with pytest.raises(Exit, match=r"^error: unknown setting 'targt' in invoke\.yaml"):
+            getattr(tasks, name)(c)

@@ -15,7 +15,7 @@ import yaml
 from external_tools import actionlint, check_jsonschema, shellcheck
 from project_tasks import load_project_tasks
 
-from diabetes_model import github_secrets
+from diabetes_model.workstation import github_secrets
 
 ROOT = Path(__file__).resolve().parents[1]
 GITHUB = ROOT / ".github"
@@ -213,7 +213,7 @@ def test_train_registers_the_model_of_the_job_it_ran():
     train = workflow("train.yml")
     job_steps = steps(train)
     submit = index_of(train, lambda s: "invoke train --remote --stream" in s.get("run", ""))
-    register = index_of(train, lambda s: "invoke register --remote --job" in s.get("run", ""))
+    register = index_of(train, lambda s: "invoke register --job" in s.get("run", ""))
     assert submit < register
     assert job_steps[submit]["id"] == "train"
     assert "steps.train.outputs.job" in job_steps[register]["env"]["JOB"]

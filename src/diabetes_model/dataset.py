@@ -14,12 +14,16 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 
-from diabetes_model.data import validate_frame
-from diabetes_model.errors import UserError
+from diabetes_model.core.data import validate_frame
+from diabetes_model.errors import UserError, first_line
+
+if TYPE_CHECKING:
+    from diabetes_model.project import Project
 
 CHUNK_BYTES = 1 << 16
 
@@ -49,10 +53,24 @@ def load_dataset(path: Path, target: str, features: Sequence[str] = ()) -> pd.Da
     except pd.errors.EmptyDataError:
         raise UserError(f"{path} is empty; point --data at a CSV with a header and rows") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        first_line = str(error).strip().splitlines()[0]
-        raise UserError(f"{path} is not a readable CSV ({first_line}); fix or replace it") from None
+        raise UserError(
+            f"{path} is not a readable CSV ({first_line(error)}); fix or replace it"
+        ) from None
     validate_frame(frame, target, features, source=str(path))
     return frame
+
+
+def put_dataset(
+    project: Project, source: str = "", sha256: str | None = None, timeout: float = 30.0
+) -> DatasetInfo:
+    """`invoke data`: the source (a URL or a file) at the project's data path, verified and
+    validated; without a source, the bundled diabetes data."""
+    settings = project.settings
+    if source:
+        return fetch_dataset(
+            source, project.data_path, settings.target, settings.features, sha256, timeout
+        )
+    return write_bundled_dataset(project.data_path, settings.target)
 
 
 def write_bundled_dataset(dest: Path, target: str) -> DatasetInfo:

@@ -1,16 +1,22 @@
-"""Project settings: defaults < invoke.yaml (`project:`) < environment < flags, read once, passed down."""
+"""Project settings: defaults < invoke.yaml (`project:`) < environment < flags, read once, passed down.
+
+`merge` is the one way settings are layered here; `azure/settings.py` uses it for `azure:` and
+`deploy:` too.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from diabetes_model.errors import UserError
 
 DIABETES_FEATURES = ("age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -36,13 +42,15 @@ class Settings:
         flags: Mapping[str, Any] | None = None,
     ) -> Settings:
         """Merge the sources in order of precedence; unknown keys and wrong types are errors."""
-        values: dict[str, Any] = {}
-        values.update(checked_fields(cls, config or {}, "invoke.yaml (project:)"))
         tracking_uri = (environ or {}).get("MLFLOW_TRACKING_URI")
-        if tracking_uri:
-            values["tracking_uri"] = tracking_uri
-        values.update(checked_fields(cls, flags or {}, "flags"))
-        return cls(**values)
+        return merge(
+            cls,
+            [
+                ("invoke.yaml (project:)", config or {}),
+                ("MLFLOW_TRACKING_URI", {"tracking_uri": tracking_uri or None}),
+                ("flags", flags or {}),
+            ],
+        )
 
     def resolve(self, root: Path) -> Settings:
         """Make the data path absolute against the project root."""
@@ -54,13 +62,25 @@ class Settings:
         return self.tracking_uri or f"sqlite:///{(root / 'mlruns' / 'mlflow.db').as_posix()}"
 
 
+def merge(cls: type[T], layers: Iterable[tuple[str, Mapping[str, Any]]]) -> T:
+    """An instance of the settings dataclass `cls` from (source name, values) layers, later
+    layers winning. Values are converted to the types of the defaults; None means "not set";
+    an unknown key or a bad value is a UserError naming its source."""
+    values: dict[str, Any] = {}
+    for source, layer in layers:
+        values.update(checked_fields(cls, layer, source))
+    return cls(**values)
+
+
 def checked_fields(cls: type, values: Mapping[str, Any], source: str) -> dict[str, Any]:
     """Values for the fields of the settings dataclass `cls`, converted to the types of its
     defaults; None means "not set" and is dropped; an unknown key or a bad value is a UserError."""
+    if not isinstance(values, Mapping):
+        raise UserError(f"{source} must be a mapping of settings, not {type(values).__name__}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     checked: dict[str, Any] = {}
     for key, value in values.items():
-        name = key.replace("-", "_")
+        name = str(key).replace("-", "_")
         if name not in fields:
             raise UserError(
                 f"unknown setting '{key}' in {source}; known settings: {', '.join(sorted(fields))}"

@@ -57,6 +57,7 @@ def use_store(tracking_uri: str, experiment_name: str) -> str:
 def log_training_run(
     *,
     experiment_id: str,
+    run_id: str | None = None,
     params: Mapping[str, Any],
     metrics: Mapping[str, float],
     tags: Mapping[str, str],
@@ -66,11 +67,14 @@ def log_training_run(
     figure_png: Path,
     registered_model_name: str | None,
 ) -> LoggedRun:
-    """Log one finished training; register the model only once everything else is logged."""
+    """Log one finished training; register the model only once everything else is logged.
+
+    `run_id` logs into a run that exists already (a sweep trial) instead of starting one.
+    """
     import mlflow
     from mlflow.models import infer_signature
 
-    with mlflow.start_run(experiment_id=experiment_id) as run:
+    with mlflow.start_run(run_id=run_id, experiment_id=experiment_id) as run:
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)
         mlflow.set_tags(tags)
@@ -103,6 +107,23 @@ def ui_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
     else:
         base = "http://localhost:5000"
     return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
+
+
+def ui_command(
+    python: str, tracking_uri: str, host: str, port: int, environ: Mapping[str, str]
+) -> list[str]:
+    """`invoke ui`: MLflow's own UI on the store, bound to `host`."""
+    command = [python, "-m", "mlflow", "ui", "--backend-store-uri", tracking_uri]
+    command += ["--host", host, "--port", str(port)]
+    # MLflow refuses Host headers other than localhost unless told (DNS-rebinding protection); a
+    # codespace's browser tab reaches it as <codespace>-<port>.<forwarding domain>.
+    name = environ.get("CODESPACE_NAME")
+    domain = environ.get("GITHUB_CODESPACES_PORT_FORWARDING_DOMAIN")
+    if name and domain:
+        forwarded = f"{name}-{port}.{domain}"
+        command += ["--allowed-hosts", f"localhost,localhost:{port},127.0.0.1:{port},{forwarded}"]
+        command += ["--cors-allowed-origins", f"https://{forwarded},http://localhost:{port}"]
+    return command
 
 
 def _sqlite_path(tracking_uri: str) -> Path | None:

@@ -1,113 +1,117 @@
-"""Training entry point: `python -m diabetes_model.train --data FILE`, the same command locally and
-in an Azure ML job. MLflow decides where the run goes (MLFLOW_TRACKING_URI; Azure ML sets it)."""
+"""`invoke train`: fit, evaluate, log to MLflow and register, from a typed `TrainingConfig`.
+
+Notebooks, the local sweep and pipeline steps call `train_and_log(config, tracking_uri)`.
+`python -m diabetes_model.train --data FILE ...` is the command an Azure ML job runs (and local
+`invoke train` runs the same command): it parses argv into the same config. MLflow decides where
+the run goes (MLFLOW_TRACKING_URI; Azure ML sets it in a job).
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from diabetes_model.errors import UserError
 from diabetes_model.settings import Settings
 
+if TYPE_CHECKING:
+    from diabetes_model.project import Project
+
 DEFAULTS = Settings()
+# The module a job spec's command runs: `python -m diabetes_model.train`.
+COMMAND = ("python", "-m", "diabetes_model.train")
 
 
 @dataclass(frozen=True)
-class TrainingResult:
-    pipeline: Any
-    hyperparameters: dict[str, Any]
-    metrics: dict[str, float]
-    x_train: Any
-    y_test: Any
-    test_predictions: Any
-    train_predictions: Any
+class TrainingConfig:
+    """Everything one training run needs besides the tracking store."""
+
+    data: Path
+    target: str = DEFAULTS.target
+    experiment: str = DEFAULTS.experiment_name
+    model_name: str = DEFAULTS.model_name
+    test_size: float = DEFAULTS.test_size
+    random_state: int = DEFAULTS.random_state
+    # Only the values to change; the rest are core.model.DEFAULT_HYPERPARAMETERS.
+    hyperparameters: Mapping[str, Any] = field(default_factory=dict)
+    register: bool = True
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        hyperparameters: Mapping[str, Any] | None = None,
+        register: bool = True,
+    ) -> TrainingConfig:
+        """The run `invoke train` makes with these settings (their data, target, split, names)."""
+        return cls(
+            data=Path(settings.data_path),
+            target=settings.target,
+            experiment=settings.experiment_name,
+            model_name=settings.model_name,
+            test_size=settings.test_size,
+            random_state=settings.random_state,
+            hyperparameters=dict(hyperparameters or {}),
+            register=register,
+        )
+
+    @classmethod
+    def from_argv(cls, argv: list[str]) -> TrainingConfig:
+        """The config of `python -m diabetes_model.train ARGS`; a bad flag is a FlagError."""
+        from diabetes_model.core.model import parse_param_pairs
+
+        args = _parser().parse_args(argv)
+        named = {
+            "learning_rate": args.learning_rate,
+            "max_iter": args.max_iter,
+            "max_depth": args.max_depth,
+        }
+        return cls(
+            data=args.data,
+            target=args.target,
+            experiment=args.experiment,
+            model_name=args.model_name,
+            test_size=args.test_size,
+            random_state=args.random_state,
+            hyperparameters={
+                **parse_param_pairs(args.param),
+                **{name: value for name, value in named.items() if value is not None},
+            },
+            register=not args.no_register,
+        )
 
 
-def fit_and_evaluate(
-    frame: Any, target: str, hyperparameters: dict[str, Any], test_size: float, random_state: int
-) -> TrainingResult:
-    """Split, fit and score, all in memory: nothing is logged unless this succeeds."""
-    from sklearn.model_selection import train_test_split
-    from sklearn.utils._param_validation import InvalidParameterError
-
-    from diabetes_model.data import split_xy
-    from diabetes_model.model import DEFAULT_HYPERPARAMETERS, build_pipeline, regression_metrics
-
-    if not 0 < test_size < 1:
-        raise UserError(f"--test-size must be between 0 and 1, got {test_size}")
-    features, labels = split_xy(frame, target)
-    x_train, x_test, y_train, y_test = train_test_split(
-        features, labels, test_size=test_size, random_state=random_state
-    )
-    pipeline = build_pipeline(hyperparameters, random_state)
-    try:
-        with cyclic_gc_while_fitting():
-            pipeline.fit(x_train, y_train)
-    except InvalidParameterError as error:
-        raise UserError(f"invalid hyperparameter: {error}; fix the flag or --param") from None
-    train_predictions = pipeline.predict(x_train)
-    test_predictions = pipeline.predict(x_test)
-    metrics = {
-        **regression_metrics(y_train.to_numpy(), train_predictions).as_dict("train"),
-        **regression_metrics(y_test.to_numpy(), test_predictions).as_dict("test"),
-    }
-    return TrainingResult(
-        pipeline=pipeline,
-        hyperparameters={**DEFAULT_HYPERPARAMETERS, **hyperparameters},
-        metrics=metrics,
-        x_train=x_train,
-        y_test=y_test.to_numpy(),
-        test_predictions=test_predictions,
-        train_predictions=train_predictions,
-    )
-
-
-@contextmanager
-def cyclic_gc_while_fitting() -> Iterator[None]:
-    """Collect reference cycles while the model fits, even where the entry point paused collection.
-
-    The fit is the part a user may make long (a bigger model, more data), so it must not pile up
-    garbage. Freezing first spares the collector the objects that exist already.
-    """
-    paused = not gc.isenabled()
-    if paused:
-        gc.freeze()
-        gc.enable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.disable()
+class FlagError(UserError):
+    """A flag argparse refused; the entry point exits 2 for it, as argparse itself would."""
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, not a usage dump
-        self.exit(2, f"error: {message} (see --help)\n")
+    def error(self, message: str):  # one line, not a usage dump; callers in-process get an error
+        raise FlagError(f"{message} (see --help)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m diabetes_model.train", description=__doc__)
-    parser.add_argument("--data", required=True, type=Path, help="training CSV")
-    parser.add_argument("--target", default=DEFAULTS.target, help="target column")
-    parser.add_argument("--experiment", default=DEFAULTS.experiment_name, help="MLflow experiment")
-    parser.add_argument("--model-name", default=DEFAULTS.model_name, help="registered model name")
-    parser.add_argument(
-        "--no-register", action="store_true", help="log the model but do not register it"
-    )
-    parser.add_argument("--test-size", type=float, default=DEFAULTS.test_size, help="test fraction")
-    parser.add_argument("--random-state", type=int, default=DEFAULTS.random_state, help="seed")
-    parser.add_argument("--learning-rate", type=float, help="boosting learning rate")
-    parser.add_argument("--max-iter", type=int, help="number of boosting iterations")
-    parser.add_argument("--max-depth", type=int, help="maximum depth of each tree")
-    parser.add_argument(
+    add = parser.add_argument
+    add("--data", required=True, type=Path, help="training CSV")
+    add("--target", default=DEFAULTS.target, help="target column")
+    add("--experiment", default=DEFAULTS.experiment_name, help="MLflow experiment")
+    add("--model-name", default=DEFAULTS.model_name, help="registered model name")
+    add("--no-register", action="store_true", help="log the model but do not register it")
+    add("--test-size", type=float, default=DEFAULTS.test_size, help="test fraction")
+    add("--random-state", type=int, default=DEFAULTS.random_state, help="seed")
+    add("--learning-rate", type=float, help="boosting learning rate")
+    add("--max-iter", type=int, help="number of boosting iterations")
+    add("--max-depth", type=int, help="maximum depth of each tree")
+    add(
         "--param",
         action="append",
         default=[],
@@ -115,17 +119,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="any other HistGradientBoostingRegressor parameter (repeatable)",
     )
     return parser
-
-
-def hyperparameters_from(args: argparse.Namespace) -> dict[str, Any]:
-    from diabetes_model.model import parse_param_pairs
-
-    named = {
-        "learning_rate": args.learning_rate,
-        "max_iter": args.max_iter,
-        "max_depth": args.max_depth,
-    }
-    return {**parse_param_pairs(args.param), **{k: v for k, v in named.items() if v is not None}}
 
 
 @dataclass(frozen=True)
@@ -140,29 +133,31 @@ class TrainedRun:
     tracking_uri: str
 
 
-def train_and_log(args: argparse.Namespace, tracking_uri: str | None) -> TrainedRun:
-    """Fit, evaluate, log and (unless --no-register) register: the work of one training run."""
+def train_and_log(
+    config: TrainingConfig, tracking_uri: str, run_id: str | None = None
+) -> TrainedRun:
+    """Fit, evaluate, log and (if config.register) register: the work of one training run.
+
+    `run_id` continues a run created elsewhere (a sweep trial's child run) instead of a new one.
+    """
     from diabetes_model import tracking
+    from diabetes_model.core.fitting import fit_and_evaluate
     from diabetes_model.dataset import load_dataset
     from diabetes_model.lineage import collect_lineage
     from diabetes_model.plots import render_in_background
 
-    hyperparameters = hyperparameters_from(args)
-    frame = load_dataset(args.data, args.target)
+    frame = load_dataset(config.data, config.target)
     result = fit_and_evaluate(
-        frame, args.target, hyperparameters, args.test_size, args.random_state
+        frame, config.target, config.hyperparameters, config.test_size, config.random_state
     )
-    lineage = collect_lineage(args.data, len(frame))
-    if tracking_uri is None:
-        tracking_uri = DEFAULTS.tracking_uri_for(Path.cwd())
-
+    lineage = collect_lineage(config.data, len(frame))
     with tempfile.TemporaryDirectory() as folder:
         # Drawn by a second process while this one loads MLflow: see render_in_background.
         figure_png = Path(folder, "diagnostics.png")
-        title = f"{args.model_name} (test set)"
+        title = f"{config.model_name} (test set)"
         drawing = render_in_background(result.y_test, result.test_predictions, title, figure_png)
         try:
-            experiment_id = tracking.use_store(tracking_uri, args.experiment)
+            experiment_id = tracking.use_store(tracking_uri, config.experiment)
         except BaseException:
             drawing.kill()
             drawing.wait()
@@ -171,11 +166,12 @@ def train_and_log(args: argparse.Namespace, tracking_uri: str | None) -> Trained
             raise RuntimeError("drawing the diagnostics figure failed; its error is above")
         logged = tracking.log_training_run(
             experiment_id=experiment_id,
+            run_id=run_id,
             params={
                 **result.hyperparameters,
-                "test_size": args.test_size,
-                "random_state": args.random_state,
-                "target": args.target,
+                "test_size": config.test_size,
+                "random_state": config.random_state,
+                "target": config.target,
             },
             metrics=result.metrics,
             tags=lineage.as_tags(),
@@ -183,7 +179,7 @@ def train_and_log(args: argparse.Namespace, tracking_uri: str | None) -> Trained
             input_example=result.x_train,
             predictions=result.train_predictions,
             figure_png=figure_png,
-            registered_model_name=None if args.no_register else args.model_name,
+            registered_model_name=config.model_name if config.register else None,
         )
     return TrainedRun(
         run_id=logged.run_id,
@@ -195,35 +191,85 @@ def train_and_log(args: argparse.Namespace, tracking_uri: str | None) -> Trained
     )
 
 
-def run(args: argparse.Namespace, tracking_uri: str | None) -> int:
+def check_command(argv: list[str], spec: str) -> None:
+    """In-process training runs this module: a spec whose command runs something else is refused."""
+    if tuple(argv[:3]) != COMMAND:
+        raise UserError(
+            f"{spec}'s command no longer starts with `{' '.join(COMMAND)}` "
+            f"({' '.join(argv[:3])} ...); in-process training runs that module, fix the spec"
+        )
+
+
+def spec_command(
+    project: Project,
+    overrides: Mapping[str, Any],
+    extra_args: tuple[str, ...] = (),
+    python: str = "python",
+) -> list[str]:
+    """What `invoke train` runs: azureml/train.yml's command with local values (the data input
+    is the local file), so a local run and an Azure ML job run one command line."""
+    from diabetes_model import job_specs
+
+    inputs = {**job_specs.project_inputs(project.settings), **overrides}
+    data = Path(project.shown(project.data_path))
+    return job_specs.local_command(project.specs.train, data, inputs, extra_args, python=python)
+
+
+def spec_config(
+    project: Project, hyperparameters: Mapping[str, Any], register: bool = True
+) -> TrainingConfig:
+    """The config `invoke train` trains with for these hyperparameters: the spec's inputs take
+    the ones it declares, `--param NAME=VALUE` the others (what the notebooks train with)."""
+    from diabetes_model import job_specs
+
+    declared = job_specs.job_inputs(job_specs.load_spec(project.specs.train))
+    overrides = {k: v for k, v in hyperparameters.items() if k in declared}
+    extra = [
+        arg
+        for name, value in hyperparameters.items()
+        if name not in declared
+        for arg in ("--param", f"{name}={value}")
+    ]
+    extra += [] if register else ["--no-register"]
+    argv = spec_command(project, overrides, tuple(extra))
+    check_command(argv, "azureml/train.yml")
+    # The command's data path is relative to the project root.
+    config = TrainingConfig.from_argv(argv[3:])
+    return dataclasses.replace(config, data=project.root / config.data)
+
+
+def report(config: TrainingConfig, trained: TrainedRun) -> str:
+    """What the terminal shows after a run: the run, its metrics, the version, the UI link."""
     from diabetes_model.tracking import ui_url
 
-    trained = train_and_log(args, tracking_uri)
-    print(f"run {trained.run_id} in experiment '{args.experiment}'")
-    scores = sorted(trained.metrics.items())
-    print("  " + "  ".join(f"{name} {value:.4g}" for name, value in scores))
+    scores = "  ".join(f"{name} {value:.4g}" for name, value in sorted(trained.metrics.items()))
+    lines = [f"run {trained.run_id} in experiment '{config.experiment}'", f"  {scores}"]
     if trained.registered_version:
-        print(f"registered model '{args.model_name}' version {trained.registered_version}")
+        lines.append(f"registered model '{config.model_name}' version {trained.registered_version}")
     url = ui_url(trained.tracking_uri, trained.experiment_id, trained.run_id)
-    print(f"open it: invoke ui, then {url}")
-    return 0
+    lines.append(f"open it: invoke ui, then {url}")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    # The settings' store: MLFLOW_TRACKING_URI (Azure ML sets it in a job), else the project's.
+    tracking_uri = Settings.from_sources(environ=os.environ).tracking_uri_for(Path.cwd())
     try:
-        return run(args, os.environ.get("MLFLOW_TRACKING_URI") or None)
+        config = TrainingConfig.from_argv(sys.argv[1:] if argv is None else argv)
+        print(report(config, train_and_log(config, tracking_uri)))
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(error, FlagError) else 1
+    return 0
 
 
 if __name__ == "__main__":
     # Importing mlflow, scikit-learn and pandas creates millions of objects, and the cyclic garbage
     # collector walks them again and again while they load: about 1 s of each training. This
     # process is short-lived and what it allocates is freed by reference counting, so collection
-    # is paused (except during the fit: see cyclic_gc_while_fitting) and everything is frozen
-    # before exit, which spares the interpreter's final collections too. Exit handlers still run.
+    # is paused (except during the fit: see core.fitting.cyclic_gc_while_fitting) and everything
+    # is frozen before exit, which spares the interpreter's final collections too. Exit handlers
+    # still run.
     gc.disable()
     code = main()
     gc.freeze()

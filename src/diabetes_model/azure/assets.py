@@ -1,16 +1,41 @@
-"""Workspace assets the jobs need: the environment and the data (each versioned by its content
-hash, so it is built or uploaded once), the compute cluster, and models registered from jobs."""
+"""Workspace assets the jobs need: the environment and the data, each versioned by its content
+hash, so it is built or uploaded once. `invoke data --upload` registers the data asset."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from diabetes_model.azure import specs
+from diabetes_model.console import Say
 from diabetes_model.errors import UserError
+from diabetes_model.job_specs import load_spec
+from diabetes_model.project import Project
 
-Say = Callable[[str], None]
+# Azure ML asset versions: letters, digits, '.', '_' and '-'. A hash prefix is plenty to tell
+# two contents apart within one asset.
+HASH_LENGTH = 16
+
+
+def content_hash(*parts: bytes) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(hashlib.sha256(part).digest())
+    return digest.hexdigest()[:HASH_LENGTH]
+
+
+def file_hash(path: Path) -> str:
+    """The version of a data asset: the hash of the file's bytes."""
+    if not path.is_file():
+        raise UserError(f"data file {path} not found; run `invoke data` first")
+    return content_hash(path.read_bytes())
+
+
+def environment_hash(image: str, conda: Mapping[str, Any]) -> str:
+    """The version of an environment: its image and conda content, not the file's comments."""
+    return content_hash(image.encode(), json.dumps(conda, sort_keys=True).encode())
 
 
 def environment_reference(spec_path: Path) -> tuple[Any, str]:
@@ -20,7 +45,7 @@ def environment_reference(spec_path: Path) -> tuple[Any, str]:
     environment = load_environment(source=spec_path)
     if not environment.image or not environment.conda_file:
         raise UserError(f"{spec_path} needs both `image` and `conda_file`; restore it from git")
-    environment.version = specs.environment_hash(environment.image, environment.conda_file)
+    environment.version = environment_hash(environment.image, environment.conda_file)
     return environment, f"azureml:{environment.name}:{environment.version}"
 
 
@@ -28,7 +53,7 @@ def ensure_environment(client: Any, spec_path: Path, say: Say = print) -> str:
     """Register the environment unless this content is there already; Azure ML builds its image
     on first use by a job, once per version."""
     environment, reference = environment_reference(spec_path)
-    if _exists(client.environments, environment.name, environment.version):
+    if exists(client.environments, environment.name, environment.version):
         say(f"environment {environment.name}:{environment.version} (reused)")
     else:
         client.environments.create_or_update(environment)
@@ -40,9 +65,9 @@ def data_reference(spec_path: Path, local_file: Path | None = None) -> tuple[Any
     """The data asset of the spec for the local file, with its content-hash version set."""
     from azure.ai.ml import load_data
 
-    raw = specs.load_spec(spec_path)
-    path = local_file or specs.data_path(spec_path, raw)
-    version = specs.file_hash(path)
+    raw = load_spec(spec_path)
+    path = local_file or _spec_data_path(spec_path, raw)
+    version = file_hash(path)
     data = load_data(source=spec_path, params_override=[{"path": str(path)}, {"version": version}])
     return data, f"azureml:{data.name}:{data.version}"
 
@@ -52,7 +77,7 @@ def ensure_data(
 ) -> str:
     """Register (and upload) the data file unless the same bytes are registered already."""
     data, reference = data_reference(spec_path, local_file)
-    if _exists(client.data, data.name, data.version):
+    if exists(client.data, data.name, data.version):
         say(f"data asset {data.name}:{data.version} (reused)")
     else:
         size = Path(data.path).stat().st_size
@@ -61,72 +86,16 @@ def ensure_data(
     return reference
 
 
-def ensure_compute(client: Any, spec_path: Path, say: Say = print) -> Any:
-    """Create the cluster from its spec, or update it to match (size cannot change in place)."""
-    from azure.ai.ml import load_compute
+def upload_data(project: Project, say: Say = print) -> str:
+    """`invoke data --upload`: register the local data file as the data asset, or reuse it."""
+    from diabetes_model.azure.workspace import workspace_client
 
-    compute = load_compute(source=spec_path)
-    poller = client.compute.begin_create_or_update(compute)
-    result = poller.result()
-    say(
-        f"compute {result.name}: {result.size}, {result.min_instances}-{result.max_instances} "
-        f"nodes, scales down after {result.idle_time_before_scale_down}s idle"
-    )
-    return result
+    with workspace_client(project.azure) as client:
+        return ensure_data(client, project.specs.data, project.data_path, say=say)
 
 
-def register_job_model(client: Any, job_name: str, model_name: str, say: Say = print) -> Any:
-    """Register the MLflow model a finished job logged, tagged with where it came from."""
-    from azure.ai.ml.constants import AssetTypes
-    from azure.ai.ml.entities import Model
-    from azure.core.exceptions import ResourceNotFoundError
-
-    try:
-        job = client.jobs.get(job_name)
-    except ResourceNotFoundError:
-        raise UserError(
-            f"no job named '{job_name}' in the workspace; `az ml job list` shows the names"
-        ) from None
-    if job.status != "Completed":
-        raise UserError(
-            f"job {job_name} is {job.status}, not Completed: register a completed job "
-            "(invoke train --remote --stream waits for one)"
-        )
-    model = Model(
-        name=model_name,
-        # Azure ML's job name is the MLflow run id; the training logs its model as "model".
-        path=f"runs:/{job_name}/model",
-        type=AssetTypes.MLFLOW_MODEL,
-        description=f"Trained by job {job_name}",
-        tags=lineage_tags(job),
-    )
-    registered = client.models.create_or_update(model)
-    say(f"registered model {registered.name}:{registered.version} from job {job_name}")
-    return registered
-
-
-def lineage_tags(job: Any) -> dict[str, str]:
-    """Where a model came from: the job, its code version, data and environment."""
-    tags = {"job": job.name, "experiment": job.experiment_name or ""}
-    for key in ("commit", "branch", "author"):
-        if key in (job.tags or {}):
-            tags[key] = job.tags[key]
-    data = (job.inputs or {}).get("data")
-    if data is not None and getattr(data, "path", None):
-        tags["data"] = _asset_reference(str(data.path))
-    if job.environment:
-        tags["environment"] = _asset_reference(str(job.environment))
-    return {k: v for k, v in tags.items() if v}
-
-
-def _asset_reference(value: str) -> str:
-    # The SDK hands back workspace assets as "name:version"; tags say "azureml:name:version".
-    if value.startswith(("azureml:", "/", "https:")) or value.count(":") != 1:
-        return value
-    return f"azureml:{value}"
-
-
-def _exists(operations: Any, name: str, version: str) -> bool:
+def exists(operations: Any, name: str, version: str) -> bool:
+    """Whether a versioned asset (environment, data, model) is registered already."""
     from azure.core.exceptions import ResourceNotFoundError
 
     try:
@@ -142,3 +111,9 @@ def human_size(size: float) -> str:
             return f"{size:.0f} {unit}"
         size /= 1000
     return f"{size:.1f} GB"
+
+
+def _spec_data_path(spec_path: Path, spec: Mapping[str, Any]) -> Path:
+    """The local file a data spec registers, resolved against the spec's folder."""
+    path = Path(str(spec.get("path", "")))
+    return path if path.is_absolute() else (spec_path.parent / path).resolve()

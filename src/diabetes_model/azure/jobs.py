@@ -1,82 +1,46 @@
-"""Remote jobs: the spec resolved for this checkout, submitted with azure-ai-ml, and followed
-to its end. `--dry-run` stops after writing the resolved spec and contacts nothing."""
+"""`invoke train --remote` and `invoke sweep --remote`: the job spec resolved for this checkout,
+submitted with azure-ai-ml, and followed to its end. `--dry-run` stops after writing the resolved
+spec and contacts nothing."""
 
 from __future__ import annotations
 
 import json
 import re
 import shlex
-import subprocess
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from diabetes_model.azure import assets, specs
-from diabetes_model.azure.settings import AzureSettings
-from diabetes_model.azure.workspace import azure_errors, connect, first_line
-from diabetes_model.errors import UserError
+from diabetes_model import job_specs
+from diabetes_model.azure import assets
+from diabetes_model.azure.workspace import azure_errors, connect
+from diabetes_model.console import Say
+from diabetes_model.errors import UserError, first_line
+from diabetes_model.gitinfo import GitInfo, git_info
+from diabetes_model.project import Project
 
-Say = Callable[[str], None]
 JOB_PUT = re.compile(r"/workspaces/[^/]+/jobs/[^/?]+(\?|$)")
 FINISHED = {"Completed": 0, "Failed": 1, "Canceled": 1, "NotResponding": 1, "Paused": 1}
 TRANSIENT = {408, 429, 500, 502, 503, 504}
-NO_COMMIT = "uncommitted"  # the code is not in a git checkout
-
-
-@dataclass(frozen=True)
-class GitInfo:
-    commit: str
-    branch: str
-    author: str
-
-    @property
-    def short(self) -> str:
-        """Seven hex digits of a commit; the placeholder whole when there is no commit."""
-        return self.commit if self.commit == NO_COMMIT else self.commit[:7]
 
 
 @dataclass(frozen=True)
 class Submission:
-    """What one remote run needs from the project besides the specs."""
+    """One remote run: which spec, and what the flags change in it."""
 
-    root: Path
-    data_file: Path
-    # Values of the spec's literal inputs: the project's settings and the flags.
-    inputs: Mapping[str, Any]
+    spec_path: Path
+    # Values of the spec's literal inputs beyond the project's settings (hyperparameter flags).
+    overrides: Mapping[str, Any] = field(default_factory=dict)
     # Flags added after the spec's command (the same ones a local run adds).
     extra_args: tuple[str, ...] = ()
     compute: str = ""
     job_name: str = ""
 
-    @property
-    def experiment(self) -> str:
-        return str(self.inputs["experiment"])
-
-
-def git_info(root: Path) -> GitInfo:
-    """Commit, branch and author of the checkout, for the job's name and tags."""
-
-    def git(*args: str) -> str:
-        try:
-            done = subprocess.run(
-                ["git", "-C", str(root), *args], capture_output=True, text=True, check=False
-            )
-        except OSError:
-            return ""
-        return done.stdout.strip() if done.returncode == 0 else ""
-
-    return GitInfo(
-        commit=git("rev-parse", "HEAD") or NO_COMMIT,
-        branch=git("rev-parse", "--abbrev-ref", "HEAD") or "unknown",
-        author=git("log", "-1", "--format=%an") or git("config", "user.name") or "unknown",
-    )
-
 
 def resolve_spec(
-    spec: Mapping[str, Any],
-    spec_path: Path,
+    project: Project,
     submission: Submission,
     environment: str,
     data: str,
@@ -85,7 +49,9 @@ def resolve_spec(
     """The job spec with this checkout's environment, data, inputs, compute and provenance."""
     import copy
 
-    resolved = copy.deepcopy(dict(spec))
+    spec_path = submission.spec_path
+    spec = job_specs.load_spec(spec_path)
+    resolved = copy.deepcopy(spec)
     runnable = resolved["trial"] if resolved.get("type") == "sweep" else resolved
     code = Path(str(runnable["code"]))
     runnable["code"] = str(code if code.is_absolute() else (spec_path.parent / code).resolve())
@@ -94,14 +60,10 @@ def resolve_spec(
         runnable["command"] = f"{runnable['command'].strip()} {shlex.join(submission.extra_args)}"
     inputs = resolved.setdefault("inputs", {})
     inputs["data"] = {**inputs.get("data", {}), "path": data}
-    unknown = specs.unknown_overrides(inputs, submission.inputs)
-    if unknown:
-        raise UserError(
-            f"{spec_path.name} has no input(s) {', '.join(unknown)}; "
-            f"its inputs are {', '.join(sorted(inputs))}"
-        )
-    inputs.update(submission.inputs)
-    resolved["experiment_name"] = submission.experiment
+    values = {**job_specs.project_inputs(project.settings), **submission.overrides}
+    job_specs.check_inputs(spec_path, inputs, values)
+    inputs.update(values)
+    resolved["experiment_name"] = project.settings.experiment_name
     if submission.job_name:
         resolved["name"] = submission.job_name
     if submission.compute:
@@ -116,8 +78,9 @@ def resolve_spec(
     return resolved
 
 
-def write_spec(resolved: Mapping[str, Any], path: Path) -> Path:
-    """Write the resolved spec whole, or not at all, and check that azure-ai-ml loads it."""
+def write_spec(resolved: Mapping[str, Any], path: Path, spec_path: Path) -> Path:
+    """Write the resolved spec whole, or not at all, and check that azure-ai-ml loads it; a
+    failure names the spec to fix (`spec_path`), not the generated file."""
     import yaml
     from azure.ai.ml import load_job
 
@@ -134,16 +97,16 @@ def write_spec(resolved: Mapping[str, Any], path: Path) -> Path:
     except Exception as error:
         partial.unlink()
         raise UserError(
-            f"the resolved job does not load ({first_line(error)}); fix {path.name}"
+            f"{spec_path.parent.name}/{spec_path.name} does not resolve to a job Azure ML loads "
+            f"({first_line(error)}); fix it there"
         ) from None
     partial.replace(path)
     return path
 
 
 def submit(
-    spec_name: str,
+    project: Project,
     submission: Submission,
-    azure: AzureSettings,
     *,
     dry_run: bool = False,
     stream: bool = False,
@@ -151,18 +114,17 @@ def submit(
     client_factory: Callable[..., Any] = connect,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
-    """Submit the job of `spec_name` (job_spec or sweep_spec); returns the exit code."""
-    root = submission.root
-    spec_path = azure.path(root, spec_name)
-    spec = specs.load_spec(spec_path)
-    git = git_info(root)
-    out = azure.path(root, "output_dir") / f"{spec_path.stem}-job.yml"
+    """Submit the job of `submission.spec_path` (train.yml or sweep.yml); returns the exit code."""
+    azure, specs = project.azure, project.specs
+    submission = _with_default_compute(submission, azure.compute)
+    git = git_info(project.root)
+    out = project.path(azure.output_dir) / f"{submission.spec_path.stem}-job.yml"
     if dry_run:
-        _, environment = assets.environment_reference(azure.path(root, "environment_spec"))
-        _, data = assets.data_reference(azure.path(root, "data_spec"), submission.data_file)
-        resolved = resolve_spec(spec, spec_path, submission, environment, data, git)
-        write_spec(resolved, out)
-        say(f"resolved job written to {out} (nothing was submitted)")
+        _, environment = assets.environment_reference(specs.environment)
+        _, data = assets.data_reference(specs.data, project.data_path)
+        resolved = resolve_spec(project, submission, environment, data, git)
+        write_spec(resolved, out, submission.spec_path)
+        say(f"resolved job written to {project.shown(out)} (nothing was submitted)")
         return 0
 
     from azure.ai.ml import load_job
@@ -171,14 +133,10 @@ def submit(
     hook = notification_hook(azure.notify_emails, azure.notify_on) if azure.notify_emails else None
     client = client_factory(workspace, raw_request_hook=hook)
     with azure_errors(workspace):
-        environment = assets.ensure_environment(
-            client, azure.path(root, "environment_spec"), say=say
-        )
-        data = assets.ensure_data(
-            client, azure.path(root, "data_spec"), submission.data_file, say=say
-        )
-        resolved = resolve_spec(spec, spec_path, submission, environment, data, git)
-        job = load_job(source=write_spec(resolved, out))
+        environment = assets.ensure_environment(client, specs.environment, say=say)
+        data = assets.ensure_data(client, specs.data, project.data_path, say=say)
+        resolved = resolve_spec(project, submission, environment, data, git)
+        job = load_job(source=write_spec(resolved, out, submission.spec_path))
         say(snapshot_summary(resolved))
         created = client.jobs.create_or_update(job)
         say(f"submitted {created.type} job {created.name} to {created.compute}")
@@ -186,6 +144,12 @@ def submit(
         if not stream:
             return 0
         return wait(client, created.name, stream=True, say=say, sleep=sleep)
+
+
+def _with_default_compute(submission: Submission, compute: str) -> Submission:
+    import dataclasses
+
+    return dataclasses.replace(submission, compute=submission.compute or compute)
 
 
 def snapshot_summary(resolved: Mapping[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""Azure settings: defaults < invoke.yaml (`azure:`) < config.json < environment < flags.
+"""Azure settings: defaults < invoke.yaml (`azure:`, `deploy:`) < config.json < environment < flags.
 
 The workspace comes from AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP and AZUREML_WORKSPACE_NAME, or
 from the config.json that Azure ML Studio offers for download (the file the SDK and `az ml` read).
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from diabetes_model.errors import UserError
-from diabetes_model.settings import checked_fields
+from diabetes_model.settings import merge
 
 # What each workspace setting is called in the environment, in config.json and as a flag.
 WORKSPACE_KEYS = {
@@ -31,22 +31,24 @@ class Workspace:
     resource_group: str
     workspace_name: str
 
+    @property
+    def arm_id(self) -> str:
+        return (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
+            f"/providers/Microsoft.MachineLearningServices/workspaces/{self.workspace_name}"
+        )
+
 
 @dataclass(frozen=True)
 class AzureSettings:
-    """Which workspace, which specs, which cluster, and who hears about finished jobs."""
+    """Which workspace, which cluster, and who hears about finished jobs."""
 
     subscription_id: str = ""
     resource_group: str = ""
     workspace_name: str = ""
     # Empty: the compute named in the job spec.
     compute: str = ""
-    job_spec: str = "azureml/train.yml"
-    sweep_spec: str = "azureml/sweep.yml"
-    data_spec: str = "azureml/data.yml"
-    environment_spec: str = "azureml/environment.yml"
-    compute_spec: str = "azureml/compute.yml"
-    # Where --dry-run writes the resolved job.
+    # Where --dry-run (and every submission) writes the resolved job.
     output_dir: str = "outputs/azureml"
     # E-mail addresses Azure ML writes to when a job ends; empty: no e-mail.
     notify_emails: tuple[str, ...] = ()
@@ -60,18 +62,32 @@ class AzureSettings:
         flags: Mapping[str, Any] | None = None,
         config_json: Mapping[str, Any] | None = None,
     ) -> AzureSettings:
-        values: dict[str, Any] = {}
-        values.update(checked_fields(cls, config or {}, "invoke.yaml (azure:)"))
-        values.update(
-            {k: str(v) for k, v in (config_json or {}).items() if k in WORKSPACE_KEYS and v}
-        )
         environ = environ or {}
-        for name, (variable, _) in WORKSPACE_KEYS.items():
-            if environ.get(variable):
-                values[name] = environ[variable]
-        flags = {key: value for key, value in (flags or {}).items() if value}  # "" = not given
-        values.update(checked_fields(cls, flags, "flags"))
-        settings = cls(**values)
+        settings = merge(
+            cls,
+            [
+                ("invoke.yaml (azure:)", config or {}),
+                (
+                    "config.json",
+                    {
+                        k: str(v)
+                        for k, v in (config_json or {}).items()
+                        if k in WORKSPACE_KEYS and v
+                    },
+                ),
+                (
+                    "the environment",
+                    {
+                        name: environ.get(variable) or None
+                        for name, (variable, _) in WORKSPACE_KEYS.items()
+                    },
+                ),
+                (
+                    "flags",
+                    {key: value for key, value in (flags or {}).items() if value},
+                ),  # "" = not given
+            ],
+        )
         bad = [event for event in settings.notify_on if event not in EMAIL_EVENTS]
         if bad:
             raise UserError(
@@ -92,10 +108,19 @@ class AzureSettings:
             )
         return Workspace(self.subscription_id, self.resource_group, self.workspace_name)
 
-    def path(self, root: Path, name: str) -> Path:
-        """One of the spec or output paths, resolved against the project root."""
-        path = Path(getattr(self, name))
-        return path if path.is_absolute() else root / path
+
+@dataclass(frozen=True)
+class DeploySettings:
+    """invoke.yaml's `deploy:` section."""
+
+    # Empty: the spec's name plus a hash of the workspace id (names are unique per region).
+    endpoint_name: str = ""
+    # Where `invoke deploy --dry-run` writes the resolved specs.
+    output_dir: str = "outputs/azureml/deploy"
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any] | None) -> DeploySettings:
+        return merge(cls, [("invoke.yaml (deploy:)", config or {})])
 
 
 def read_config_json(root: Path) -> dict[str, Any]:
@@ -105,7 +130,7 @@ def read_config_json(root: Path) -> dict[str, Any]:
         if path.is_file():
             try:
                 config = json.loads(path.read_text(encoding="utf-8"))
-            except json.JSONDecodeError as error:
+            except (json.JSONDecodeError, UnicodeDecodeError) as error:
                 raise UserError(f"{path} is not valid JSON ({error}); download it again") from None
             if not isinstance(config, dict):
                 raise UserError(f"{path} is not a workspace config; download it again")

@@ -6,8 +6,8 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from diabetes_model.azure.settings import Workspace
-from diabetes_model.errors import UserError
+from diabetes_model.azure.settings import AzureSettings, Workspace
+from diabetes_model.errors import UserError, first_line
 
 ARM_SCOPE = "https://management.azure.com/.default"
 LOGIN_HELP = (
@@ -92,7 +92,10 @@ def azure_errors(workspace: Workspace) -> Iterator[None]:
         ) from None
 
 
-def first_line(error: BaseException) -> str:
-    message = getattr(error, "message", None) or str(error)
-    lines = [line.strip() for line in str(message).splitlines() if line.strip()]
-    return lines[0] if lines else type(error).__name__
+@contextlib.contextmanager
+def workspace_client(azure: AzureSettings, **client_options: Any) -> Iterator[Any]:
+    """The configured workspace's MLClient, inside `azure_errors`: what every remote task uses."""
+    workspace = azure.workspace()
+    client = connect(workspace, **client_options)
+    with azure_errors(workspace):
+        yield client

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from standins import FAKE_SECRETS, Standins, make
 
-from diabetes_model import doctor, doctor_probes
+from diabetes_model.workstation import doctor, doctor_probes
 
 ROOT = Path(__file__).resolve().parents[1]
 

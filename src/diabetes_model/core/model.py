@@ -1,27 +1,26 @@
-"""Pure modelling core: hyperparameters, the scikit-learn pipeline, and its metrics."""
+"""Pure modelling core: hyperparameters and the scikit-learn pipeline."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.impute import SimpleImputer
-from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 from sklearn.pipeline import Pipeline
 
 from diabetes_model.errors import UserError
 
 # Defaults tuned for a few hundred rows; every other estimator parameter is reachable with --param.
+# azureml/train.yml gives the named three the same values (tests/test_job_specs.py checks).
 DEFAULT_HYPERPARAMETERS: dict[str, Any] = {
     "learning_rate": 0.05,
     "max_iter": 200,
     "max_depth": 3,
     "min_samples_leaf": 20,
 }
+# The hyperparameters with a flag of their own (--learning-rate, ...): --param may not set them.
+NAMED_HYPERPARAMETERS = ("learning_rate", "max_iter", "max_depth")
 
 
 def known_hyperparameters() -> list[str]:
@@ -44,7 +43,8 @@ def parse_value(text: str) -> Any:
 
 
 def parse_param_pairs(pairs: Iterable[str]) -> dict[str, Any]:
-    """Turn ['max_iter=50', ...] into {'max_iter': 50, ...}, refusing names the model lacks."""
+    """Turn ['l2_regularization=1', ...] into {'l2_regularization': 1, ...}, refusing names the
+    model lacks and the named hyperparameters, which have flags of their own."""
     known = known_hyperparameters()
     params: dict[str, Any] = {}
     for pair in pairs:
@@ -52,8 +52,15 @@ def parse_param_pairs(pairs: Iterable[str]) -> dict[str, Any]:
         name = name.strip().replace("-", "_")
         if not sep or not name:
             raise UserError(f"--param expects name=value, got '{pair}'")
+        if name in NAMED_HYPERPARAMETERS:
+            flag = "--" + name.replace("_", "-")
+            raise UserError(
+                f"--param {pair}: {name} has its own flag; use {flag} {value.strip()} instead"
+            )
         if name not in known:
             raise UserError(f"unknown hyperparameter '{name}'; known: {', '.join(known)}")
+        if name in params:
+            raise UserError(f"--param {name} is given twice; give it once")
         params[name] = parse_value(value)
     return params
 
@@ -67,22 +74,4 @@ def build_pipeline(hyperparameters: Mapping[str, Any], random_state: int) -> Pip
             ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
             ("model", HistGradientBoostingRegressor(**params)),
         ]
-    )
-
-
-@dataclass(frozen=True)
-class RegressionMetrics:
-    rmse: float
-    mae: float
-    r2: float
-
-    def as_dict(self, prefix: str) -> dict[str, float]:
-        return {f"{prefix}_rmse": self.rmse, f"{prefix}_mae": self.mae, f"{prefix}_r2": self.r2}
-
-
-def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> RegressionMetrics:
-    return RegressionMetrics(
-        rmse=math.sqrt(mean_squared_error(y_true, y_pred)),
-        mae=float(mean_absolute_error(y_true, y_pred)),
-        r2=float(r2_score(y_true, y_pred)),
     )

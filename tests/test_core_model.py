@@ -5,15 +5,15 @@ import pytest
 from sklearn.dummy import DummyRegressor
 from sklearn.model_selection import train_test_split
 
-from diabetes_model.data import split_xy
-from diabetes_model.errors import UserError
-from diabetes_model.model import (
+from diabetes_model.core.data import split_xy
+from diabetes_model.core.metrics import regression_metrics
+from diabetes_model.core.model import (
     build_pipeline,
     known_hyperparameters,
     parse_param_pairs,
     parse_value,
-    regression_metrics,
 )
+from diabetes_model.errors import UserError
 
 
 @pytest.mark.parametrize(
@@ -33,10 +33,23 @@ def test_param_values_are_read_as_the_type_they_look_like(text, value):
 
 
 def test_param_pairs_become_estimator_parameters():
-    assert parse_param_pairs(["max_iter=50", "l2-regularization=0.5"]) == {
-        "max_iter": 50,
+    assert parse_param_pairs(["max_bins=50", "l2-regularization=0.5"]) == {
+        "max_bins": 50,
         "l2_regularization": 0.5,
     }
+
+
+@pytest.mark.parametrize("pair", ["max_iter=5", "max_iter=abc", "learning-rate=0.1"])
+def test_a_hyperparameter_with_a_flag_of_its_own_is_refused_through_param(pair):
+    """Given both ways, one value would silently win; the error names the flag to use."""
+    flag = "--" + pair.split("=")[0].replace("_", "-")
+    with pytest.raises(UserError, match=rf"has its own flag; use {flag} "):
+        parse_param_pairs([pair])
+
+
+def test_a_param_given_twice_is_refused():
+    with pytest.raises(UserError, match="given twice"):
+        parse_param_pairs(["max_bins=50", "max_bins=60"])
 
 
 def test_an_unknown_param_is_refused_with_the_known_names():
@@ -46,7 +59,7 @@ def test_an_unknown_param_is_refused_with_the_known_names():
 
 def test_a_param_without_a_value_is_refused():
     with pytest.raises(UserError, match=r"name=value"):
-        parse_param_pairs(["max_iter"])
+        parse_param_pairs(["max_bins"])
 
 
 def test_known_hyperparameters_are_the_estimators():

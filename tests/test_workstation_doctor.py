@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 from standins import FAKE_SECRETS
 
-from diabetes_model import doctor
-from diabetes_model.doctor import Facts, TrackingStore
+from diabetes_model.workstation import doctor
+from diabetes_model.workstation.doctor import Facts, TrackingStore
 
 PINS = {"mlflow": "3.17.2", "scikit-learn": "1.9.1"}
 

@@ -1,5 +1,6 @@
 """Run notebooks top to bottom with nbclient and keep the executed copies:
-`python -m diabetes_model.notebook_run notebooks --output notebooks/executed` (`invoke notebooks`).
+`python -m diabetes_model.workstation.notebooks notebooks --output notebooks/executed`
+(`invoke notebooks`).
 
 The kernel is always this interpreter, under the notebooks' kernel name: a kernel spec written to a
 temporary folder, so no Jupyter install in the user's home is needed or changed.
@@ -12,11 +13,12 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from diabetes_model.errors import UserError
+from diabetes_model.console import Say
+from diabetes_model.errors import UserError, first_line
 
 # The kernel the notebooks name in their metadata; the devcontainer registers it for the editor.
 KERNEL_NAME = "diabetes-model"
@@ -74,7 +76,7 @@ def execute_notebook(
         notebook = nbformat.read(source, as_version=4)
     except (OSError, ValueError) as error:  # nbformat's NotJSONError is a ValueError
         raise UserError(
-            f"{source} is not a readable notebook ({_first_line(str(error))}); restore it from git"
+            f"{source} is not a readable notebook ({first_line(str(error))}); restore it from git"
         ) from None
     started = time.perf_counter()
     error = None
@@ -99,11 +101,11 @@ def execute_notebook(
             # cleanup_kc: shut the kernel down afterwards, although the manager is ours.
             client.execute(env=dict(os.environ if env is None else env), cleanup_kc=True)
         except CellExecutionError as failure:
-            error = f"{failure.ename}: {_first_line(failure.evalue)}"
+            error = f"{failure.ename}: {first_line(failure.evalue)}"
         except CellTimeoutError:
             error = f"a cell ran longer than {timeout}s; raise --timeout or make it faster"
         except DeadKernelError as failure:
-            error = f"the kernel died ({_first_line(str(failure))})"
+            error = f"the kernel died ({first_line(str(failure))})"
     seconds = time.perf_counter() - started
     _write_whole(notebook, output)
     return Executed(source, output, seconds, error)
@@ -116,7 +118,7 @@ def execute_all(
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
     timeout: int = 600,
-    say: Callable[[str], None] = print,
+    say: Say = print,
 ) -> list[Executed]:
     """Execute each notebook in turn; one line for each, naming the cell error if there is one."""
     results = []
@@ -138,14 +140,9 @@ def _write_whole(notebook, output: Path) -> None:
     partial.replace(output)
 
 
-def _first_line(text: str) -> str:
-    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
-    return lines[0] if lines else "no message"
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m diabetes_model.notebook_run", description=__doc__
+        prog="python -m diabetes_model.workstation.notebooks", description=__doc__
     )
     parser.add_argument("paths", nargs="+", type=Path, help="notebooks, or folders of notebooks")
     parser.add_argument("--output", type=Path, required=True, help="folder for the executed copies")

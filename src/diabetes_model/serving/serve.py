@@ -1,23 +1,21 @@
-"""Serve a registered model on this machine with Azure ML's inference server, and call it.
+"""`invoke serve`: a registered model on this machine, with Azure ML's inference server.
 
-`invoke serve` resolves a version in the local MLflow registry, copies it to
+It resolves a version in the local MLflow registry, copies it to
 `outputs/serving/models/NAME/VERSION` (what Azure ML mounts as AZUREML_MODEL_DIR), and runs
-azmlinfsrv with `score.py`, bound to the loopback address. `invoke predict` posts rows to it.
+azmlinfsrv with `score.py`, bound to the loopback address. `invoke predict` (predict.py) calls it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import shutil
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from diabetes_model.errors import UserError
+from diabetes_model.errors import UserError, first_line
 from diabetes_model.serving import score
 
 SCORE_SCRIPT = Path(score.__file__).resolve()
@@ -72,33 +70,6 @@ def prepare(
     return dataclasses.replace(plan, model=str(ref), input_log=root / INPUT_LOG)
 
 
-def predict(
-    url: str,
-    file: Path | None,
-    data_path: Path,
-    target: str,
-    features: Sequence[str],
-    rows: int,
-    key: str = "",
-) -> str:
-    """`invoke predict`: send a request file, or rows of the training data; the predictions.
-
-    `key` (an online endpoint's key, from the environment) goes in the Authorization header.
-    """
-    from diabetes_model.dataset import load_dataset
-
-    if rows < 1:
-        raise UserError(f"--rows {rows} must be at least 1")
-    sample = None
-    if file is None:
-        try:
-            sample = load_dataset(data_path, target, features)[list(features)]
-        except UserError as error:
-            raise UserError(f"{error}; or send a request with --file") from None
-    body = request_body(file, sample, rows, target)
-    return format_predictions(post(url, body, key=key))
-
-
 def parse_model_ref(text: str) -> ModelRef:
     """'NAME/VERSION' -> ModelRef; anything else is a user error."""
     name, _, version = text.rpartition("/")
@@ -117,8 +88,9 @@ def latest_version(tracking_uri: str, model_name: str) -> ModelRef:
         client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
         versions = client.search_model_versions(f"name = '{model_name}'")
     except (MlflowException, SQLAlchemyError) as error:
-        reason = str(getattr(error, "message", error)).strip().splitlines()[0]
-        raise UserError(f"cannot read the model registry at {tracking_uri}: {reason}") from None
+        raise UserError(
+            f"cannot read the model registry at {tracking_uri}: {first_line(error)}"
+        ) from None
     if not versions:
         raise UserError(
             f"no registered versions of '{model_name}' in {tracking_uri}: run `invoke train` first"
@@ -154,9 +126,9 @@ def download_model(tracking_uri: str, ref: ModelRef, models_dir: Path) -> Path:
         shutil.rmtree(target, ignore_errors=True)
         Path(local).rename(target)
     except (MlflowException, SQLAlchemyError) as error:
-        reason = str(getattr(error, "message", error)).strip().splitlines()[0]
         raise UserError(
-            f"cannot load model {ref} from {tracking_uri} ({reason}); list versions with `invoke ui`"
+            f"cannot load model {ref} from {tracking_uri} ({first_line(error)}); "
+            "list versions with `invoke ui`"
         ) from None
     finally:
         shutil.rmtree(partial, ignore_errors=True)
@@ -195,60 +167,3 @@ def server_plan(
     if input_log is not None:
         env["DIABETES_MODEL_INPUT_LOG"] = str(Path(input_log).resolve())
     return ServerPlan(argv=argv, env=env, url=f"http://{host}:{port}/score")
-
-
-def request_body(path: Path | None, sample: Any, rows: int = 5, target: str = "") -> dict[str, Any]:
-    """The body to send: a JSON request file as is, a CSV file's rows (without the `target`
-    column, so the training CSV works), or the first `rows` rows of `sample`."""
-    import pandas as pd
-
-    from diabetes_model.serving.contract import example_request
-
-    if path is None:
-        return example_request(sample.head(rows))
-    if not path.is_file():
-        raise UserError(f"--file {path} does not exist: give a .json request or a .csv of rows")
-    if path.suffix.lower() == ".csv":
-        try:
-            frame = pd.read_csv(path)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-            first = str(error).strip().splitlines()[0] if str(error).strip() else "empty"
-            raise UserError(f"--file {path} is not a readable CSV ({first})") from None
-        return example_request(frame.drop(columns=[target]) if target in frame else frame)
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as error:
-        raise UserError(f"--file {path} is not valid JSON ({error})") from None
-
-
-def post(url: str, body: Mapping[str, Any], timeout: float = 30.0, key: str = "") -> list[float]:
-    """Send one scoring request and return the predictions; any failure is a one-line UserError."""
-    import requests
-
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    try:
-        response = requests.post(url, json=body, headers=headers, timeout=timeout)
-    except requests.ConnectionError:
-        raise UserError(f"nothing answers at {url}: start the server with `invoke serve`") from None
-    except requests.Timeout:
-        raise UserError(f"{url} did not answer within {timeout:.0f} s") from None
-    except requests.RequestException as error:
-        raise UserError(f"cannot send to {url!r} ({type(error).__name__}): check --url") from None
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = {}
-    if response.status_code != 200:
-        message = payload.get("message") if isinstance(payload, dict) else None
-        raise UserError(f"{url} answered {response.status_code}: {message or response.text[:200]}")
-    predictions = payload.get("predictions") if isinstance(payload, dict) else payload
-    try:
-        return [float(value) for value in predictions]
-    except (TypeError, ValueError):
-        raise UserError(f"{url} answered without predictions: {response.text[:200]}") from None
-
-
-def format_predictions(predictions: Sequence[float]) -> str:
-    """One line per row: its number and the prediction."""
-    width = len(str(len(predictions) - 1))
-    return "\n".join(f"row {i:>{width}}: {value:.2f}" for i, value in enumerate(predictions))

@@ -1,10 +1,8 @@
-"""The Azure ML YAML specs as plain data: reading them, the job's command line with its inputs
-resolved to local values, and content hashes that version the environment and the data."""
+"""The Azure ML job specs (azureml/*.yml) as plain data: the one place the training command is
+written down. Local runs resolve a spec's command with local values; remote runs submit it."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import shlex
 from collections.abc import Mapping
@@ -12,20 +10,23 @@ from pathlib import Path
 from typing import Any
 
 from diabetes_model.errors import UserError
+from diabetes_model.settings import Settings
 
 PLACEHOLDER = re.compile(r"\$\{\{\s*(?P<scope>inputs|search_space)\.(?P<name>\w+)\s*\}\}")
-# Azure ML asset versions: letters, digits, '.', '_' and '-'. A hash prefix is plenty to tell
-# two contents apart within one asset.
-HASH_LENGTH = 16
 
 
 def load_spec(path: Path) -> dict[str, Any]:
-    """A spec file as a dict; it must exist and name its JSON schema."""
+    """A spec file as a dict; it must exist, parse and name its JSON schema."""
     import yaml
 
     if not path.is_file():
         raise UserError(f"Azure ML spec {path} not found; restore it from git")
-    spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        line = f" (line {where.line + 1})" if where else ""
+        raise UserError(f"{path} is not valid YAML{line}; fix it or restore it from git") from None
     if not isinstance(spec, dict) or "$schema" not in spec:
         raise UserError(f"{path} is not an Azure ML spec (no $schema line); restore it from git")
     return spec
@@ -34,6 +35,16 @@ def load_spec(path: Path) -> dict[str, Any]:
 def job_inputs(spec: Mapping[str, Any]) -> dict[str, Any]:
     """The spec's inputs: literal values as they are, data inputs as their dict."""
     return dict(spec.get("inputs") or {})
+
+
+def check_inputs(spec_path: Path, declared: Mapping[str, Any], given: Mapping[str, Any]) -> None:
+    """Refuse values for inputs the spec does not declare, naming the spec to fix."""
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        raise UserError(
+            f"{spec_path.name} has no input(s) {', '.join(unknown)}; "
+            f"its inputs are {', '.join(sorted(declared))}"
+        )
 
 
 def resolve_command(
@@ -69,11 +80,7 @@ def resolve_command(
     return shlex.split(PLACEHOLDER.sub(replace, " ".join(command.split())))
 
 
-def unknown_overrides(inputs: Mapping[str, Any], overrides: Mapping[str, Any]) -> list[str]:
-    return sorted(set(overrides) - set(inputs))
-
-
-def project_inputs(settings: Any) -> dict[str, Any]:
+def project_inputs(settings: Settings) -> dict[str, Any]:
     """The job inputs that come from the project settings, the same locally and remotely."""
     return {
         "target": settings.target,
@@ -97,38 +104,8 @@ def local_command(
     """
     spec = load_spec(spec_path)
     declared = job_inputs(spec)
-    unknown = unknown_overrides(declared, inputs)
-    if unknown:
-        raise UserError(
-            f"{spec_path.name} has no input(s) {', '.join(unknown)}; "
-            f"its inputs are {', '.join(sorted(declared))}"
-        )
+    check_inputs(spec_path, declared, inputs)
     argv = resolve_command(spec["command"], declared, {**inputs, "data": str(data_file)})
     if argv and argv[0] == "python":
         argv[0] = python
     return [*argv, *extra_args]
-
-
-def content_hash(*parts: bytes) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(hashlib.sha256(part).digest())
-    return digest.hexdigest()[:HASH_LENGTH]
-
-
-def file_hash(path: Path) -> str:
-    """The version of a data asset: the hash of the file's bytes."""
-    if not path.is_file():
-        raise UserError(f"data file {path} not found; run `invoke data` first")
-    return content_hash(path.read_bytes())
-
-
-def environment_hash(image: str, conda: Mapping[str, Any]) -> str:
-    """The version of an environment: its image and conda content, not the file's comments."""
-    return content_hash(image.encode(), json.dumps(conda, sort_keys=True).encode())
-
-
-def data_path(spec_path: Path, spec: Mapping[str, Any]) -> Path:
-    """The local file a data spec registers, resolved against the spec's folder."""
-    path = Path(str(spec.get("path", "")))
-    return path if path.is_absolute() else (spec_path.parent / path).resolve()

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from diabetes_model.data import MIN_ROWS, split_xy, validate_frame
+from diabetes_model.core.data import MIN_ROWS, split_xy, validate_frame
 from diabetes_model.errors import UserError
 
 

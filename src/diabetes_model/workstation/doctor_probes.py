@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 
-from diabetes_model.doctor import (
+from diabetes_model.workstation.doctor import (
     CONFIG_JSON_KEYS,
     SECRETS,
     Facts,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from standins import FAKE_SECRETS
 
-from diabetes_model import github_secrets
 from diabetes_model.errors import UserError
+from diabetes_model.workstation import github_secrets
 
 
 def test_the_ids_become_secrets_and_the_names_variables():

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from diabetes_model.azure.local_sweep import Trial, best_trial, sample_trials
 from diabetes_model.errors import UserError
+from diabetes_model.sweep import Trial, best_trial, sample_trials
 
 SWEEP = Path(__file__).resolve().parents[1] / "azureml" / "sweep.yml"
 
@@ -52,3 +52,15 @@ def test_the_best_trial_follows_the_goal_and_skips_failed_trials():
     assert best_trial(trials, "minimize").run_id == "c"
     assert best_trial(trials, "maximize").run_id == "a"
     assert best_trial([Trial(1, {}, "a", None)], "minimize") is None
+
+
+def test_a_negative_trial_count_is_refused_before_any_run_exists(tmp_path, isolated_mlflow):
+    """It used to end 'see the trials' errors above' with nothing above, and a FAILED parent run."""
+    from mlflow import MlflowClient
+    from projects import make_project
+
+    from diabetes_model.sweep import run_sweep
+
+    with pytest.raises(UserError, match=r"--trials -1 must be at least 1"):
+        run_sweep(make_project(tmp_path), trials=-1, say=lambda line: None)
+    assert MlflowClient(isolated_mlflow).search_experiments(filter_string="name = 'diabetes'") == []

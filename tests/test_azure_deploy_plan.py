@@ -5,16 +5,16 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
 from azure.ai.ml import load_online_deployment, load_online_endpoint
 from azure.ai.ml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint, MonitorSchedule
 from azure.ai.ml.entities._load_functions import load_schedule
+from projects import make_project
 
-from diabetes_model.azure.settings import AzureSettings
+from diabetes_model.azure import deploy, monitor
+from diabetes_model.azure.settings import DeploySettings
 from diabetes_model.errors import UserError
-from diabetes_model.serving import deploy
 from diabetes_model.serving.scorer import AZURE_INPUTS_COLLECTION, AZURE_OUTPUTS_COLLECTION
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,72 +93,63 @@ def test_the_monitor_is_a_drift_schedule_with_email_alerts_on_the_endpoint():
 
 
 def test_the_monitor_target_and_alerts_can_be_overridden_as_deploy_does():
-    schedule = deploy._monitor(
-        deploy.DeploySettings(), ROOT, "ep-1", "green", "azureml:ref:7", ["a@example.org"]
-    )
-    monitor = schedule.create_monitor
-    assert monitor.monitoring_target.endpoint_deployment_id == "azureml:ep-1:green"
-    assert monitor.alert_notification.emails == ["a@example.org"]
-    reference = monitor.monitoring_signals["input_drift"].reference_data.input_data.path
+    specs = make_project(ROOT).specs
+    schedule = monitor.monitor_schedule(specs, "ep-1", "green", "azureml:ref:7", ["a@example.org"])
+    created = schedule.create_monitor
+    assert created.monitoring_target.endpoint_deployment_id == "azureml:ep-1:green"
+    assert created.alert_notification.emails == ["a@example.org"]
+    reference = created.monitoring_signals["input_drift"].reference_data.input_data.path
     assert reference.removeprefix("azureml:") == "ref:7"
 
 
-def dry_run_request(**changes) -> deploy.Request:
-    rows = pd.DataFrame({"age": [50.0]})
-    return deploy.Request(root=ROOT, model_name="diabetes-model", smoke_rows=rows, **changes)
-
-
 def test_dry_run_writes_resolved_specs_and_contacts_nothing(tmp_path):
-    settings = deploy.DeploySettings(output_dir=str(tmp_path))
-    azure = AzureSettings(notify_emails=("ops@example.org",))
+    project = make_project(tmp_path, azure={"notify_emails": ["ops@example.org"]})
 
     def no_client(*args, **kwargs):
         raise AssertionError("a dry run must not connect")
 
     said: list[str] = []
     traffic = deploy.deploy(
-        dry_run_request(model_version="4", slot="green", traffic=10, monitor=True),
-        settings,
-        azure,
+        project,
+        deploy.Request(model_version="4", slot="green", traffic=10, monitor=True),
         dry_run=True,
         say=said.append,
         client_factory=no_client,
     )
+    out = tmp_path / "outputs" / "deploy"
     assert traffic == {"green": 10, "blue": 90}
-    resolved = load_online_deployment(tmp_path / "green.yml")
+    resolved = load_online_deployment(out / "green.yml")
     assert resolved.model.removeprefix("azureml:") == "diabetes-model:4"
     environment = resolved.environment.removeprefix("azureml:")
     assert environment.startswith("diabetes-model-env:")  # pinned by content hash, not @latest
     script = Path(resolved.code_configuration.code) / resolved.code_configuration.scoring_script
     assert script.is_file()
-    assert load_online_endpoint(tmp_path / "endpoint.yml").name == "diabetes-model"
-    monitor = load_schedule(tmp_path / "monitor.yml").create_monitor
-    assert monitor.alert_notification.emails == ["ops@example.org"]
+    assert load_online_endpoint(out / "endpoint.yml").name == "diabetes-model"
+    schedule = load_schedule(out / "monitor.yml").create_monitor
+    assert schedule.alert_notification.emails == ["ops@example.org"]
     assert any("nothing was contacted" in line for line in said)
 
 
-def test_the_endpoint_name_carries_a_workspace_hash_unless_set():
-    azure = AzureSettings(subscription_id="s", resource_group="rg", workspace_name="ws")
-    derived = deploy.endpoint_name(deploy.DeploySettings(), ROOT, azure)
-    other = AzureSettings(subscription_id="s", resource_group="rg", workspace_name="ws2")
+def test_the_endpoint_name_carries_a_workspace_hash_unless_set(tmp_path):
+    def name(workspace: str, **deploy_settings) -> str:
+        azure = {"subscription_id": "s", "resource_group": "rg", "workspace_name": workspace}
+        return deploy.endpoint_name(
+            make_project(tmp_path, azure=azure, deploy=deploy_settings, environ={})
+        )
+
+    derived = name("ws")
     assert derived.startswith("diabetes-model-") and len(derived) == len("diabetes-model-") + 6
-    assert derived != deploy.endpoint_name(deploy.DeploySettings(), ROOT, other)
-    chosen = deploy.DeploySettings(endpoint_name="my-endpoint")
-    assert deploy.endpoint_name(chosen, ROOT, azure) == "my-endpoint"
+    assert derived != name("ws2")
+    assert name("ws", endpoint_name="my-endpoint") == "my-endpoint"
 
 
 def test_monitor_without_anyone_to_alert_is_refused_before_anything_happens(tmp_path):
+    project = make_project(tmp_path)
     with pytest.raises(UserError, match=r"azure\.notify_emails"):
-        deploy.deploy(
-            dry_run_request(monitor=True),
-            deploy.DeploySettings(output_dir=str(tmp_path)),
-            AzureSettings(),
-            dry_run=True,
-            say=lambda line: None,
-        )
-    assert not any(tmp_path.iterdir())
+        deploy.deploy(project, deploy.Request(monitor=True), dry_run=True, say=lambda line: None)
+    assert not (tmp_path / "outputs").exists()
 
 
 def test_unknown_deploy_settings_are_refused():
     with pytest.raises(UserError, match=r"unknown setting.*endpoint"):
-        deploy.DeploySettings.from_config({"endpoint": "x"})
+        DeploySettings.from_config({"endpoint": "x"})

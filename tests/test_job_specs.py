@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from diabetes_model.azure import specs
+from diabetes_model import job_specs as specs
+from diabetes_model.azure import assets
 from diabetes_model.errors import UserError
 from diabetes_model.settings import Settings
 
@@ -85,7 +86,7 @@ def test_the_job_inputs_default_to_the_project_settings():
 
 
 def test_the_job_hyperparameters_default_to_the_training_defaults():
-    from diabetes_model.model import DEFAULT_HYPERPARAMETERS
+    from diabetes_model.core.model import DEFAULT_HYPERPARAMETERS
 
     inputs = read("train.yml")["inputs"]
     for name in ("learning_rate", "max_iter", "max_depth"):
@@ -106,7 +107,7 @@ def test_the_environment_builds_the_project_environment_on_an_azure_ml_base_imag
 def test_the_data_asset_registers_the_file_invoke_data_writes():
     spec = read("data.yml")
     assert spec["type"] == "uri_file"
-    path = specs.data_path(AZUREML / "data.yml", spec)
+    path = (AZUREML / spec["path"]).resolve()
     assert path == (ROOT / Settings().data_path).resolve()
     train_input = read("train.yml")["inputs"]["data"]
     assert train_input["path"].startswith(f"azureml:{spec['name']}@")
@@ -139,7 +140,7 @@ def test_a_sweep_trial_runs_the_training_command_with_the_searched_inputs():
 def test_the_sweep_optimizes_a_metric_the_training_logs():
     from azure.ai.ml import load_job
 
-    from diabetes_model.model import RegressionMetrics
+    from diabetes_model.core.metrics import RegressionMetrics
 
     sweep = load_job(source=AZUREML / "sweep.yml")
     logged = RegressionMetrics(rmse=1.0, mae=1.0, r2=1.0).as_dict("test")
@@ -180,12 +181,24 @@ def test_a_spec_without_a_schema_line_is_refused(tmp_path: Path):
 
 def test_content_hashes_follow_content_not_comments(tmp_path: Path):
     conda = {"dependencies": ["python=3.11"]}
-    assert specs.environment_hash("image:1", conda) == specs.environment_hash(
+    assert assets.environment_hash("image:1", conda) == assets.environment_hash(
         "image:1", dict(conda)
     )
-    assert specs.environment_hash("image:1", conda) != specs.environment_hash("image:2", conda)
+    assert assets.environment_hash("image:1", conda) != assets.environment_hash("image:2", conda)
     data = tmp_path / "d.csv"
     data.write_text("a\n1\n")
-    first = specs.file_hash(data)
+    first = assets.file_hash(data)
     data.write_text("a\n2\n")
-    assert specs.file_hash(data) != first
+    assert assets.file_hash(data) != first
+
+
+def test_a_spec_that_is_not_yaml_is_one_line_naming_the_line(tmp_path: Path):
+    path = tmp_path / "job.yml"
+    path.write_text("$schema: x\ncommand: [unclosed\n")
+    with pytest.raises(UserError, match=r"job\.yml is not valid YAML \(line \d+\)"):
+        specs.load_spec(path)
+
+
+def test_values_for_inputs_the_spec_lacks_are_refused_naming_the_spec():
+    with pytest.raises(UserError, match=r"^train\.yml has no input\(s\) nope; its inputs are "):
+        specs.check_inputs(AZUREML / "train.yml", read("train.yml")["inputs"], {"nope": 1})

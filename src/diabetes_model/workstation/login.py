@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from diabetes_model.doctor import SECRETS, redact
 from diabetes_model.errors import UserError
+from diabetes_model.workstation.doctor import SECRETS, redact
 
 SERVICE_PRINCIPAL = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET")
 

@@ -8,38 +8,13 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from diabetes_model.console import Say
 from diabetes_model.errors import UserError
-from diabetes_model.settings import Settings
-
-# The module the job spec's command runs; the notebooks run it in their own process.
-TRAINING_MODULE = ["python", "-m", "diabetes_model.train"]
-Say = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Project:
-    """The project a notebook works in: its root and its settings, read once."""
-
-    root: Path
-    settings: Settings
-    # AzureSettings: the workspace and the specs `invoke train --remote` uses.
-    azure: Any
-
-    @property
-    def tracking_uri(self) -> str:
-        return self.settings.tracking_uri_for(self.root)
-
-    def shown(self, path: Path | str) -> str:
-        """A path relative to the project when it is inside it, for short messages."""
-        try:
-            return str(Path(path).relative_to(self.root))
-        except ValueError:
-            return str(path)
+from diabetes_model.project import Project
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -59,22 +34,18 @@ def open_project(start: Path | None = None) -> Project:
     (INVOKE_PROJECT_*, INVOKE_AZURE_*, MLFLOW_TRACKING_URI, AZURE_*)."""
     from invoke import Config
 
-    from diabetes_model.azure.cli import azure_settings
-
     root = find_root(start)
     config = Config(project_location=str(root))
     config.load_project()
     config.load_shell_env()  # INVOKE_* variables, exactly as invoke applies them to the tasks
-    settings = Settings.from_sources(dict(config.get("project", {})), os.environ).resolve(root)
-    azure = azure_settings(root, dict(config.get("azure", {})), os.environ)
-    return Project(root, settings, azure)
+    return Project.load(root, config, os.environ)
 
 
 def ensure_data(project: Project, say: Say = print) -> Path:
     """The data file; the bundled diabetes data (`invoke data`) is written first if it is missing."""
     from diabetes_model.dataset import write_bundled_dataset
 
-    path = Path(project.settings.data_path)
+    path = project.data_path
     if not path.exists():
         info = write_bundled_dataset(path, project.settings.target)
         say(f"wrote the bundled diabetes data to {project.shown(path)} ({info.rows} rows)")
@@ -89,38 +60,15 @@ def load_data(project: Project, say: Say = print) -> Any:
     return load_dataset(path, project.settings.target, project.settings.features)
 
 
-def configured_workspace(azure: Any, say: Say = print) -> Any | None:
+def configured_workspace(project: Project, say: Say = print) -> Any | None:
     """The workspace, or None after one line that says what to set."""
     try:
-        workspace = azure.workspace()
+        workspace = project.azure.workspace()
     except UserError as error:
         say(f"Not submitting: {error}.")
         return None
     say(f"workspace {workspace.workspace_name} in resource group {workspace.resource_group}")
     return workspace
-
-
-def training_command(
-    project: Project, hyperparameters: Mapping[str, Any], register: bool = True
-) -> list[str]:
-    """`invoke train`'s command line for these hyperparameters: the job spec's command with
-    local values; the ones the spec has no input for go as `--param NAME=VALUE`."""
-    from diabetes_model.azure import specs
-
-    spec_path = project.azure.path(project.root, "job_spec")
-    declared = specs.job_inputs(specs.load_spec(spec_path))
-    inputs = specs.project_inputs(project.settings)
-    inputs.update({k: v for k, v in hyperparameters.items() if k in declared})
-    extra = [
-        arg
-        for name, value in hyperparameters.items()
-        if name not in declared
-        for arg in ("--param", f"{name}={value}")
-    ]
-    if not register:
-        extra.append("--no-register")
-    data = Path(project.settings.data_path)
-    return specs.local_command(spec_path, data, inputs, tuple(extra), python="python")
 
 
 def train_configuration(
@@ -129,23 +77,12 @@ def train_configuration(
     """Train once, in this process, exactly as `invoke train` would; returns the TrainedRun."""
     from diabetes_model import train
 
-    argv = training_command(project, hyperparameters, register)
-    if argv[: len(TRAINING_MODULE)] != TRAINING_MODULE:
-        raise UserError(
-            f"the job spec's command no longer starts with `{' '.join(TRAINING_MODULE)}` "
-            f"({' '.join(argv[:3])} ...); the notebook trains with that module"
-        )
-    try:
-        args = train.build_parser().parse_args(argv[len(TRAINING_MODULE) :])
-    except SystemExit:  # the parser has printed which value it refused
-        raise UserError(
-            f"the hyperparameters {dict(hyperparameters)} are not valid training flags; fix them"
-        ) from None
+    config = train.spec_config(project, hyperparameters, register)
     with warnings.catch_warnings():
         # MLflow's artifact progress bar imports tqdm.auto, which warns in a kernel without
         # ipywidgets (and then draws a text bar, which is all a notebook needs here).
         warnings.filterwarnings("ignore", message="IProgress not found")
-        return train.train_and_log(args, project.tracking_uri)
+        return train.train_and_log(config, project.tracking_uri)
 
 
 def compare_runs(tracking_uri: str, runs: Mapping[str, str]) -> Any:
@@ -170,7 +107,7 @@ def compare_runs(tracking_uri: str, runs: Mapping[str, str]) -> Any:
 def comparison_rows(records: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """Pure part of compare_runs: varying parameters (as numbers where they are), test metrics
     before train metrics, then the model version."""
-    from diabetes_model.model import parse_value
+    from diabetes_model.core.model import parse_value
 
     names = sorted({p for record in records.values() for p in record["params"]})
     varying = [n for n in names if len({r["params"].get(n) for r in records.values()}) > 1]

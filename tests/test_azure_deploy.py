@@ -7,18 +7,17 @@ code (the Scorer that score.py runs) on a small registered MLflow model.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from azure_fake import FakeAzure, fake_azure
 from azure_fake.http import Response
-from serving_support import feature_frame, registered_store
+from projects import make_project
+from serving_support import registered_store
 
-from diabetes_model.azure.settings import AzureSettings
+from diabetes_model.azure import deploy
 from diabetes_model.errors import UserError
-from diabetes_model.serving import deploy
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "diabetes-model"
@@ -57,24 +56,19 @@ def register_model(cloud: FakeAzure, version: str) -> None:
     cloud.put(None, f"models/{MODEL}/versions/{version}", body)
 
 
-def request(tmp_path: Path, **changes) -> deploy.Request:
-    values = {
-        "root": ROOT,
-        "model_name": MODEL,
-        "smoke_rows": feature_frame(3),
-        "reference_csv": None,
-    } | changes
-    return deploy.Request(**values)
-
-
 def run(
-    tmp_path: Path, said: list[str] | None = None, azure: AzureSettings | None = None, **changes
+    tmp_path: Path,
+    said: list[str] | None = None,
+    azure: dict | None = None,
+    data: Path | None = None,
+    **changes,
 ):
+    """`invoke deploy` with these flags; the training data is `data` (default: none, so the
+    smoke request takes rows of the bundled diabetes data, as in CI)."""
+    settings = {"data_path": str(data or tmp_path / "no-data.csv")}
+    project = make_project(tmp_path, project=settings, azure=azure)
     return deploy.deploy(
-        request(tmp_path, **changes),
-        deploy.DeploySettings(output_dir=str(tmp_path / "out")),
-        azure or AzureSettings.from_sources({}, os.environ),
-        say=(said if said is not None else []).append,
+        project, deploy.Request(**changes), say=(said if said is not None else []).append
     )
 
 
@@ -164,8 +158,8 @@ def test_an_unregistered_model_is_a_clear_error(cloud, tmp_path):
 def test_monitor_registers_the_reference_data_and_schedules_drift_alerts(
     cloud, tmp_path, diabetes_csv
 ):
-    azure = AzureSettings.from_sources({"notify_emails": "ops@example.org"}, os.environ)
-    run(tmp_path, azure=azure, monitor=True, reference_csv=diabetes_csv)
+    azure = {"notify_emails": "ops@example.org"}
+    run(tmp_path, azure=azure, monitor=True, data=diabetes_csv)
     data = cloud.assets("data")
     (reference,) = [asset for key, asset in data.items() if key.startswith("diabetes-reference:")]
     assert reference["properties"]["dataType"] == "mltable"
@@ -188,10 +182,10 @@ def test_monitor_registers_the_reference_data_and_schedules_drift_alerts(
 
 
 def test_monitor_without_the_training_data_is_refused_before_deploying(cloud, tmp_path):
-    azure = AzureSettings.from_sources({"notify_emails": "ops@example.org"}, os.environ)
+    azure = {"notify_emails": "ops@example.org"}
     missing = tmp_path / "no.csv"
     with pytest.raises(UserError, match="run `invoke data`"):
-        run(tmp_path, azure=azure, monitor=True, reference_csv=missing)
+        run(tmp_path, azure=azure, monitor=True, data=missing)
     assert cloud.children("onlineEndpoints") == []
 
 

@@ -10,8 +10,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from diabetes_model import notebook_run
 from diabetes_model.errors import UserError
+from diabetes_model.workstation import notebooks as notebook_run
 
 
 @pytest.fixture

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from diabetes_model.errors import UserError
-from diabetes_model.serving.rollout import (
+from diabetes_model.azure.rollout import (
     check_endpoint_name,
     endpoint_name,
     idle_slot,
     new_traffic,
 )
+from diabetes_model.errors import UserError
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,233 @@
+"""`invoke deploy`: put the registered model on an Azure ML managed online endpoint, blue/green.
+
+1. resolve the model version registered in the workspace (--model-version, default the latest) and
+   the content-hashed environment (azureml/environment.yml, shared with training);
+2. create the endpoint (azureml/endpoint.yml) if it is not there;
+3. deploy to the idle slot (azureml/deployment-blue.yml or -green.yml) with no traffic yet;
+4. send it a smoke request straight to that deployment; on failure traffic stays where it was;
+5. move traffic (--traffic percent to the new slot, the rest to the other), and with --monitor
+   create or update the drift monitor (azureml/monitor.yml) on the new slot.
+
+--dry-run resolves and writes the specs under outputs/azureml/deploy/ and contacts nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from diabetes_model.azure import assets, monitor, rollout
+from diabetes_model.azure.workspace import azure_errors, connect
+from diabetes_model.console import Say
+from diabetes_model.errors import UserError, first_line
+from diabetes_model.job_specs import load_spec
+from diabetes_model.project import Project
+
+SMOKE_ROWS = 3
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to deploy and how: everything the task's flags decide."""
+
+    model_version: str = ""
+    slot: str = ""
+    traffic: int = 100
+    monitor: bool = False
+
+
+def smoke_rows(project: Project) -> Any:
+    """A few feature rows to score: from the training data, else scikit-learn's diabetes data
+    (CI deploys without a data/ folder)."""
+    from diabetes_model.dataset import load_dataset
+
+    settings = project.settings
+    features = list(settings.features)
+    if project.data_path.is_file():
+        return load_dataset(project.data_path, settings.target, features)[features].head(SMOKE_ROWS)
+    from sklearn.datasets import load_diabetes
+
+    bundled = load_diabetes(as_frame=True, scaled=False).frame
+    if any(f not in bundled.columns for f in features):
+        raise UserError(
+            f"{project.data_path} not found: run `invoke data` so the smoke request has rows"
+        )
+    return bundled[features].head(SMOKE_ROWS)
+
+
+def deploy(
+    project: Project,
+    request: Request,
+    *,
+    dry_run: bool = False,
+    say: Say = print,
+    client_factory: Callable[..., Any] = connect,
+) -> dict[str, int]:
+    """Deploy, smoke-test and shift traffic; returns the endpoint's traffic afterwards."""
+    from diabetes_model.azure.deploy_plan import write_plan
+
+    if request.slot:
+        rollout.check_slot(request.slot)
+    rollout.new_traffic("blue", request.traffic, ())  # validates the percentage up front
+    emails = monitor.alert_emails(project.azure) if request.monitor else ()
+    if dry_run:
+        return write_plan(project, request, say)
+    if request.monitor:
+        monitor.reference_csv(project.data_path)  # before anything is deployed
+    rows = smoke_rows(project)
+    workspace = project.azure.workspace()
+    client = client_factory(workspace)
+    with azure_errors(workspace):
+        return _roll_out(client, project, request, rows, emails, say)
+
+
+def _roll_out(
+    client: Any,
+    project: Project,
+    request: Request,
+    rows: Any,
+    emails: Sequence[str],
+    say: Say,
+) -> dict[str, int]:
+    model_name = project.settings.model_name
+    model = _model_version(client, model_name, request.model_version)
+    environment = assets.ensure_environment(client, project.specs.environment, say)
+    endpoint = _ensure_endpoint(client, project, endpoint_name(project))
+    deployments = {d.name for d in client.online_deployments.list(endpoint_name=endpoint.name)}
+    current = {k: int(v) for k, v in (endpoint.traffic or {}).items()}
+    slot = request.slot or rollout.idle_slot(current, deployments)
+    say(f"endpoint {endpoint.name}: {rollout.describe_traffic(current)}")
+    say(f"deploying {model_name}:{model} to {slot} (this takes several minutes)")
+    deployment = deployment_entity(project, slot, endpoint.name, f"azureml:{model_name}:{model}")
+    deployment.environment = environment
+    _create_deployment(client, deployment)
+    predictions = smoke_test(client, endpoint.name, slot, rows)
+    say(f"smoke request to {slot}: {len(predictions)} predictions ({_preview(predictions)})")
+    traffic = rollout.new_traffic(slot, request.traffic, deployments | {slot})
+    endpoint.traffic = traffic
+    client.online_endpoints.begin_create_or_update(endpoint).result()
+    say(f"traffic now: {rollout.describe_traffic(traffic)}")
+    say(f"scoring URI: {endpoint.scoring_uri}")
+    if request.monitor:
+        monitor.apply_monitor(
+            client, project.specs, project.data_path, endpoint.name, slot, emails, say
+        )
+    return traffic
+
+
+def _create_deployment(client: Any, deployment: Any) -> None:
+    """Create or update the slot; a failure names the logs to read (init() errors land there)."""
+    from azure.core.exceptions import HttpResponseError
+
+    try:
+        client.online_deployments.begin_create_or_update(deployment).result()
+    except HttpResponseError as error:
+        if error.status_code in (401, 403):
+            raise  # credentials: azure_errors says what to do
+        raise UserError(
+            f"deployment {deployment.name} did not start ({first_line(error)}); traffic is "
+            f"unchanged. Its logs: {_logs_command(deployment.endpoint_name, deployment.name)}"
+        ) from None
+
+
+def _logs_command(endpoint_name: str, slot: str) -> str:
+    return f"az ml online-deployment get-logs --endpoint-name {endpoint_name} --name {slot}"
+
+
+def smoke_test(client: Any, endpoint_name: str, slot: str, rows: Any) -> list[float]:
+    """Score a few rows on the new deployment alone (before it has traffic); refuse a bad answer."""
+    from azure.core.exceptions import HttpResponseError
+
+    from diabetes_model.serving.contract import example_request
+
+    logs = _logs_command(endpoint_name, slot)
+    with tempfile.TemporaryDirectory() as folder:
+        body = Path(folder) / "smoke.json"
+        body.write_text(json.dumps(example_request(rows)), encoding="utf-8")
+        try:
+            answer = client.online_endpoints.invoke(
+                endpoint_name=endpoint_name, deployment_name=slot, request_file=str(body)
+            )
+        except HttpResponseError as error:
+            raise UserError(
+                f"deployment {slot} failed its smoke request ({error.status_code}); traffic is "
+                f"unchanged. Its logs: {logs}"
+            ) from None
+    predictions = _predictions(answer)
+    if len(predictions) != len(rows) or not all(math.isfinite(p) for p in predictions):
+        raise UserError(
+            f"deployment {slot} answered the smoke request with {str(answer)[:200]!r}, not "
+            f"{len(rows)} predictions; traffic is unchanged. Its logs: {logs}"
+        )
+    return predictions
+
+
+def _predictions(answer: Any) -> list[float]:
+    payload = answer
+    for _ in range(2):  # invoke() returns the body text; a JSON string may hold JSON again
+        if isinstance(payload, str):
+            try:
+                payload = json.loads(payload)
+            except ValueError:
+                return []
+    if isinstance(payload, dict):
+        payload = payload.get("predictions")
+    if not isinstance(payload, list):
+        return []
+    try:
+        return [float(p) for p in payload]
+    except (TypeError, ValueError):
+        return []
+
+
+def _model_version(client: Any, name: str, version: str) -> str:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    try:
+        if version:
+            return str(client.models.get(name, version=version).version)
+        return str(client.models.get(name, label="latest").version)
+    except ResourceNotFoundError:
+        what = f"version {version} of model '{name}'" if version else f"model '{name}'"
+        raise UserError(
+            f"{what} is not registered in the workspace: train remotely "
+            "(`invoke train --remote --stream`) or pick one from `az ml model list`"
+        ) from None
+
+
+def endpoint_name(project: Project) -> str:
+    """The configured name, else the spec's name plus a hash of the workspace's ARM id."""
+    if project.deploy.endpoint_name:
+        return rollout.check_endpoint_name(project.deploy.endpoint_name)
+    base = str(load_spec(project.specs.endpoint)["name"])
+    return rollout.endpoint_name(base, project.azure.workspace().arm_id)
+
+
+def _ensure_endpoint(client: Any, project: Project, name: str) -> Any:
+    from azure.ai.ml import load_online_endpoint
+    from azure.core.exceptions import ResourceNotFoundError
+
+    try:
+        return client.online_endpoints.get(name)
+    except ResourceNotFoundError:
+        endpoint = load_online_endpoint(project.specs.endpoint, params_override=[{"name": name}])
+        return client.online_endpoints.begin_create_or_update(endpoint).result()
+
+
+def deployment_entity(project: Project, slot: str, endpoint: str, model: str) -> Any:
+    """The slot's deployment spec for this endpoint and model reference."""
+    from azure.ai.ml import load_online_deployment
+
+    return load_online_deployment(
+        project.specs.deployment(rollout.check_slot(slot)),
+        params_override=[{"endpoint_name": endpoint}, {"model": model}],
+    )
+
+
+def _preview(predictions: Sequence[float]) -> str:
+    return ", ".join(f"{p:.1f}" for p in predictions[:3])

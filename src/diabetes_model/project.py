@@ -1,0 +1,107 @@
+"""The project a task or a notebook works in: its root, its settings, and its Azure ML specs,
+read once from invoke.yaml, config.json, the environment and the flags, then passed down."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from diabetes_model.azure.settings import AzureSettings, DeploySettings, read_config_json
+from diabetes_model.console import shown
+from diabetes_model.settings import Settings
+
+SPECS_FOLDER = "azureml"
+
+
+@dataclass(frozen=True)
+class Specs:
+    """The Azure ML YAML specs (azureml/), each path resolved once."""
+
+    folder: Path
+
+    @property
+    def train(self) -> Path:
+        return self.folder / "train.yml"
+
+    @property
+    def sweep(self) -> Path:
+        return self.folder / "sweep.yml"
+
+    @property
+    def data(self) -> Path:
+        return self.folder / "data.yml"
+
+    @property
+    def environment(self) -> Path:
+        return self.folder / "environment.yml"
+
+    @property
+    def compute(self) -> Path:
+        return self.folder / "compute.yml"
+
+    @property
+    def endpoint(self) -> Path:
+        return self.folder / "endpoint.yml"
+
+    @property
+    def monitor(self) -> Path:
+        return self.folder / "monitor.yml"
+
+    def deployment(self, slot: str) -> Path:
+        """The deployment spec of a blue/green slot (check the slot first)."""
+        return self.folder / f"deployment-{slot}.yml"
+
+
+@dataclass(frozen=True)
+class Project:
+    """Root, settings and specs; everything a task hands to the package."""
+
+    root: Path
+    settings: Settings
+    azure: AzureSettings
+    deploy: DeploySettings
+
+    @classmethod
+    def load(
+        cls,
+        root: Path,
+        config: Mapping[str, Any],
+        environ: Mapping[str, str],
+        flags: Mapping[str, Any] | None = None,
+        azure_flags: Mapping[str, Any] | None = None,
+    ) -> Project:
+        """`config` is invoke's configuration (invoke.yaml with INVOKE_* applied): its `project`,
+        `azure` and `deploy` sections. Bad settings are a UserError naming where they are."""
+        settings = Settings.from_sources(_section(config, "project"), environ, flags)
+        azure = AzureSettings.from_sources(
+            _section(config, "azure"), environ, azure_flags, read_config_json(root)
+        )
+        deploy = DeploySettings.from_config(_section(config, "deploy"))
+        return cls(root, settings.resolve(root), azure, deploy)
+
+    @property
+    def specs(self) -> Specs:
+        return Specs(self.root / SPECS_FOLDER)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.settings.data_path)
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.settings.tracking_uri_for(self.root)
+
+    def path(self, relative: str) -> Path:
+        """A configured path (an output folder, say), resolved against the project root."""
+        path = Path(relative)
+        return path if path.is_absolute() else self.root / path
+
+    def shown(self, path: Path | str) -> str:
+        return shown(path, self.root)
+
+
+def _section(config: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    section = config.get(name) or {}
+    return dict(section) if isinstance(section, Mapping) else section
