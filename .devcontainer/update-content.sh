@@ -11,16 +11,21 @@ ENV_NAME=diabetes-model
 say() { printf 'update-content: %s\n' "$*"; }
 in_env() { conda run --no-capture-output --name "$ENV_NAME" "$@"; }
 
+# environment.yml holds the runtime pins only (what Azure ML jobs and the endpoint run); the
+# development tools come from pyproject.toml's `dev` extra in the next step.
 if conda env list | awk '{print $1}' | grep -qxF "$ENV_NAME"; then
-    say "updating conda environment '$ENV_NAME' from environment.yml"
+    say "updating conda environment '$ENV_NAME' from environment.yml (runtime pins)"
     conda env update --name "$ENV_NAME" --file environment.yml --prune
 else
-    say "creating conda environment '$ENV_NAME' from environment.yml"
+    say "creating conda environment '$ENV_NAME' from environment.yml (runtime pins)"
     conda env create --name "$ENV_NAME" --file environment.yml
 fi
 
-say "installing the project (editable, dependencies come from environment.yml)"
-in_env python -m pip install --no-deps --editable .
+# Always after the conda step: `--prune` may take out what environment.yml does not list, and the
+# development tools are not in it. The runtime pins are installed already, so pip adds only the
+# tools (and what they need) and the project itself.
+say "installing the project (editable) with the development tools (pyproject.toml's dev extra)"
+in_env python -m pip install --editable ".[dev]"
 
 say "installing the pre-commit git hooks"
 in_env pre-commit install --install-hooks

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # From a fresh clone to a trained model in one command: a virtual environment (.venv) with the
-# pinned dependencies, the bundled data, and a first training run tracked and registered in MLflow.
+# runtime pins and the development tools (pyproject.toml's dependencies and its dev extra), the
+# bundled data, and a first training run tracked and registered in MLflow.
 # Safe to run again: it reuses .venv and installs only what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -12,6 +12,7 @@ from standins import FAKE_SECRETS, Standins, make
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV_NAME = yaml.safe_load((ROOT / "environment.yml").read_text())["name"]
+IN_ENV = ["conda", "run", "--no-capture-output", "--name", ENV_NAME]
 
 
 @pytest.fixture
@@ -93,13 +94,15 @@ def test_update_content_creates_the_environment_then_installs_project_hooks_and_
     done = run_script(standins, project, "update-content.sh")
 
     assert done.returncode == 0, done.stderr
-    in_env = ["conda", "run", "--no-capture-output", "--name", ENV_NAME]
     conda_calls = standins.calls("conda")
-    assert argv(f"conda env create --name {ENV_NAME} --file environment.yml") in conda_calls
-    assert [*in_env, *argv("python -m pip install --no-deps --editable .")] in conda_calls
-    assert [*in_env, *argv("pre-commit install --install-hooks")] in conda_calls
-    kernel = [*in_env, *argv(f"python -m ipykernel install --user --name {ENV_NAME}")]
-    assert any(call[: len(kernel)] == kernel for call in conda_calls)
+    create = conda_calls.index(argv(f"conda env create --name {ENV_NAME} --file environment.yml"))
+    # environment.yml has the runtime pins only: the dev extra brings the tools the next steps run.
+    install = conda_calls.index([*IN_ENV, *argv('python -m pip install --editable ".[dev]"')])
+    hooks = conda_calls.index([*IN_ENV, *argv("pre-commit install --install-hooks")])
+    kernel = [*IN_ENV, *argv(f"python -m ipykernel install --user --name {ENV_NAME}")]
+    kernels = [i for i, call in enumerate(conda_calls) if call[: len(kernel)] == kernel]
+    assert kernels, "the Jupyter kernel is not registered"
+    assert create < install < hooks and install < kernels[0]
     assert argv("npm ci --prefix tests/tools --no-audit --no-fund") in standins.calls()
 
 
@@ -114,6 +117,12 @@ def test_update_content_updates_an_existing_environment_and_activates_it_once(st
     update = argv(f"conda env update --name {ENV_NAME} --file environment.yml --prune")
     assert conda_calls.count(update) == 2
     assert not any(call[1:3] == ["env", "create"] for call in conda_calls)
+    # --prune may remove the development tools (they are not in environment.yml): each update is
+    # followed by the install of the dev extra that brings them back.
+    install = [*IN_ENV, *argv('python -m pip install --editable ".[dev]"')]
+    updates = [i for i, call in enumerate(conda_calls) if call == update]
+    installs = [i for i, call in enumerate(conda_calls) if call == install]
+    assert len(installs) == 2 and all(u < i for u, i in zip(updates, installs, strict=True))
     bashrc = (standins.home / ".bashrc").read_text().splitlines()
     activate = f". /opt/conda/etc/profile.d/conda.sh && conda activate {ENV_NAME}"
     assert bashrc.count(activate) == 1

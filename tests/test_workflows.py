@@ -20,7 +20,9 @@ from diabetes_model.workstation import github_secrets
 ROOT = Path(__file__).resolve().parents[1]
 GITHUB = ROOT / ".github"
 WORKFLOWS = sorted((GITHUB / "workflows").glob("*.yml"))
-AZURE_LOGIN = "azure/login@v2"
+AZURE_LOGIN = "azure/login@v3"
+# The inputs and runtime of each action major in use, from its action.yml (see the file's header).
+ACTIONS = yaml.safe_load((ROOT / "tests" / "schemas" / "github-actions.yml").read_text())
 
 
 def load(path: Path) -> dict:
@@ -68,7 +70,8 @@ def test_actionlint_catches_a_mistake(tmp_path):
     folder = tmp_path / ".github" / "workflows"
     folder.mkdir(parents=True)
     shutil.copy(GITHUB / "workflows" / "train.yml", folder / "train.yml")
-    text = (folder / "train.yml").read_text().replace("client-id:", "clientid:", 1)
+    # A step id misspelt in an expression; a misspelt input is the action-inputs check's to catch.
+    text = (folder / "train.yml").read_text().replace("steps.train.", "steps.trian.", 1)
     (folder / "train.yml").write_text(text)
 
     done = subprocess.run(
@@ -80,7 +83,42 @@ def test_actionlint_catches_a_mistake(tmp_path):
     )
 
     assert done.returncode != 0
-    assert "clientid" in done.stdout
+    assert "trian" in done.stdout
+
+
+def undeclared_inputs(step: dict) -> set[str]:
+    # Input names are case-insensitive in GitHub Actions.
+    declared = {name.lower() for name in ACTIONS[step["uses"]]["inputs"]}
+    return {name for name in step.get("with", {}) if name.lower() not in declared}
+
+
+def test_every_action_is_a_node24_major_whose_inputs_are_on_record():
+    used = {step["uses"] for path in WORKFLOWS for step in steps(load(path)) if "uses" in step}
+    missing = used - set(ACTIONS)
+    assert not missing, f"add {sorted(missing)} to tests/schemas/github-actions.yml from action.yml"
+    assert set(ACTIONS) == used, (
+        f"tests/schemas/github-actions.yml lists unused {set(ACTIONS) - used}"
+    )
+    for reference, action in ACTIONS.items():
+        assert action["using"] == "node24", f"{reference} runs on {action['using']}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_every_action_input_is_one_its_major_declares(path):
+    for step in steps(load(path)):
+        if "uses" in step:
+            assert step["uses"] in ACTIONS, f"{path.name}: {step['uses']} is not on record"
+            assert not undeclared_inputs(step), (
+                f"{path.name}: {step['uses']} has no input {undeclared_inputs(step)}"
+            )
+
+
+def test_the_input_check_catches_a_typo_and_an_input_a_new_major_removed():
+    login = {"uses": AZURE_LOGIN, "with": {"clientid": "x", "tenant-id": "y"}}
+    assert undeclared_inputs(login) == {"clientid"}
+    # setup-node took always-auth out in v6.
+    node = {"uses": "actions/setup-node@v7", "with": {"node-version": "24", "always-auth": "true"}}
+    assert undeclared_inputs(node) == {"always-auth"}
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
