@@ -189,9 +189,12 @@ def _runs_remotely(azure_job: dict[str, Any]) -> bool:
 
 @task(
     help={
-        "source": "CSV to fetch instead of the bundled diabetes data: an http(s) URL or a file path",
+        "source": "table to fetch instead of the bundled diabetes data: an http(s) URL or a file "
+        "path, CSV or Parquet",
         "sha256": "expected SHA-256 of the source (required for URLs); a verified copy is reused",
-        "output": "where to write the CSV (default: project.data_path in invoke.yaml)",
+        "target": "with --source: a new table, whose target is this column; it goes to "
+        "data/<its name>, and invoke.yaml's project settings are pointed at it",
+        "output": "where to write the table (default: project.data_path in invoke.yaml)",
         "timeout": "seconds to wait for the server before giving up",
         "upload": "then register it as the Azure ML data asset (reused when unchanged)",
         **WORKSPACE.help,
@@ -202,18 +205,24 @@ def data(
     c: Context,
     source: str = "",
     sha256: str = "",
+    target: str = "",
     output: str = "",
     timeout: float = 30.0,
     upload: bool = False,
     azure_workspace: dict[str, str] | None = None,
 ):
-    """local · Put the training data under data/: the bundled diabetes set, or a verified CSV."""
+    """local · Put the training table under data/: the bundled diabetes set, or yours, checked."""
     from diabetes_model import dataset
 
     project = _project(c, azure_workspace, data_path=output)
-    info = _checked(dataset.put_dataset, project, source, sha256 or None, timeout)
+    info = _checked(dataset.put_dataset, project, source, sha256, timeout, target)
     action = "wrote" if info.fetched else "already up to date:"
     print(f"{action} {project.shown(info.path)} ({info.rows} rows, sha256 {info.sha256})")
+    for line in info.schema.describe():
+        print(line)
+    if target:
+        print(_checked(dataset.adopt_table, project, info))
+        project = _project(c, azure_workspace)
     if upload:
         from diabetes_model.azure import assets
 
@@ -260,10 +269,10 @@ def train(
         _checked(parse_param_pairs, param or [])  # refused here, not in the job an hour later
         _submit(project, project.specs.train, azure_job, overrides=overrides, extra_args=extra)
         return
-    from diabetes_model.train import spec_command
+    from diabetes_model.job_specs import local_training_command
 
     # The job spec's command with local values: one command line, here and on Azure ML.
-    argv = _checked(spec_command, project, overrides, extra, sys.executable)
+    argv = _checked(local_training_command, project, overrides, extra, sys.executable)
     _run_or_exit(c, shlex.join(argv), env={"MLFLOW_TRACKING_URI": project.tracking_uri})
 
 
@@ -417,8 +426,7 @@ def predict(c: Context, url: str = "http://127.0.0.1:5001/score", file: str = ""
     # An online endpoint's key, if you call one: from the environment only, never a flag.
     key = os.environ.get("AZUREML_ENDPOINT_KEY", "")
     request_file = Path(file) if file else None
-    print(_checked(send, url, request_file, Path(settings.data_path), settings.target,
-                   settings.features, rows, key))  # fmt: skip
+    print(_checked(send, url, request_file, settings, rows, key))
 
 
 @task(

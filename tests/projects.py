@@ -20,11 +20,22 @@ def make_project(
     root: Path = ROOT,
     environ: Mapping[str, str] | None = None,
 ) -> Project:
-    """The settings come from `project`, `azure` and `deploy` over the defaults, and the
-    environment (MLFLOW_TRACKING_URI, AZURE_*); generated files go under tmp_path."""
+    """The settings come from `project`, `azure` and `deploy` over the repository's invoke.yaml,
+    and the environment (MLFLOW_TRACKING_URI, AZURE_*); generated files go under tmp_path."""
+    import yaml
+
+    yaml_config = yaml.safe_load((ROOT / "invoke.yaml").read_text())
     config = {
-        "project": dict(project or {}),
-        "azure": {"output_dir": str(tmp_path / "outputs" / "azureml"), **(azure or {})},
-        "deploy": {"output_dir": str(tmp_path / "outputs" / "deploy"), **(deploy or {})},
+        "project": {**yaml_config["project"], **(project or {})},
+        "azure": {
+            **yaml_config["azure"],
+            "output_dir": str(tmp_path / "outputs" / "azureml"),
+            **(azure or {}),
+        },
+        "deploy": {
+            **yaml_config["deploy"],
+            "output_dir": str(tmp_path / "outputs" / "deploy"),
+            **(deploy or {}),
+        },
     }
     return Project.load(root, config, os.environ if environ is None else environ)

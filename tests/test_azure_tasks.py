@@ -67,6 +67,9 @@ def test_local_train_runs_the_job_spec_command_with_local_values(
     expected = {
         "--data": str(data_file),
         "--target": "target",
+        "--task": "auto",
+        "--features": "age,sex,bmi,bp,s1,s2,s3,s4,s5,s6",
+        "--ignore": "none",
         "--experiment": "diabetes",
         "--model-name": "diabetes-model",
         "--test-size": "0.2",

@@ -84,6 +84,6 @@ def test_bad_input_is_one_line_and_registers_nothing(project, trained):
     done = invoke(project, "train", "--data", "data/missing.csv")
     assert done.returncode == 1
     assert done.stderr.strip() == (
-        "error: data file data/missing.csv not found; run 'invoke data' first or pass --data"
+        "error: data file data/missing.csv not found; run `invoke data` first, or fix the path"
     )
     assert len(trained["client"].search_model_versions("name='diabetes-model'")) == 1

@@ -178,7 +178,7 @@ def test_predict_refuses_an_unreadable_csv(tmp_path):
 
 def test_predict_without_data_or_file_says_what_to_do(tmp_path):
     c = context(project={"data_path": str(tmp_path / "missing.csv")})
-    with pytest.raises(Exit, match=r"run 'invoke data' first.*or send a request with --file"):
+    with pytest.raises(Exit, match=r"run `invoke data` first.*or send a request with --file"):
         tasks.predict(c, url="http://127.0.0.1:9/score")
 
 

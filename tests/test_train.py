@@ -137,33 +137,52 @@ GOOD_HEADER = "age,bmi,target\n"
 GOOD_ROWS = "".join(f"{30 + i},{20 + i % 7},{90 + i}\n" for i in range(30))
 
 
-@pytest.mark.parametrize(
-    ("csv", "extra", "message"),
-    [
-        (None, [], "not found; run 'invoke data'"),
-        ("", [], "is empty"),
-        ("age,bmi,y\n" + "1,2,3\n" * 20, [], "no target column 'target'"),
-        (GOOD_HEADER + "old,20,90\n" * 20, [], "'age'.*not numeric"),
-        (GOOD_HEADER + "30,20,\n" + GOOD_ROWS, [], "row.*no 'target' value"),
-        (GOOD_HEADER + GOOD_ROWS, ["--param", "n_trees=3"], "unknown hyperparameter 'n_trees'"),
-        (
-            GOOD_HEADER + GOOD_ROWS,
-            ["--learning-rate", "-1"],
-            "invalid hyperparameter.*learning_rate",
-        ),
-        (GOOD_HEADER + GOOD_ROWS, ["--test-size", "1.5"], "--test-size must be between 0 and 1"),
-    ],
-    ids=[
-        "missing-file",
-        "empty",
-        "no-target",
-        "non-numeric",
-        "missing-target",
-        "unknown-param",
-        "bad-value",
-        "bad-split",
-    ],
-)
+DATED = "age,when,target\n" + "".join(f"{i},2024-01-{i % 28 + 1:02d},{i}\n" for i in range(30))
+BAD_INPUTS = {
+    "missing-file": (None, [], "not found; run `invoke data` first"),
+    "empty": ("", [], "is empty"),
+    "header-only": (GOOD_HEADER, [], "has a header but no rows"),
+    "no-target": ("age,bmi,y\n" + "1,2,3\n" * 20, [], "no target column 'target'"),
+    "missing-target": (GOOD_HEADER + "30,20,\n" + GOOD_ROWS, [], "row.*no 'target' value"),
+    "duplicate-names": ("age,age,target\n" + "1,2,3\n" * 20, [], r"duplicate column names \(age\)"),
+    "inf-feature": (GOOD_HEADER + "inf,20,90\n" + GOOD_ROWS, [], "'age'.*infinite value"),
+    "inf-target": (GOOD_HEADER + "30,20,inf\n" + GOOD_ROWS, [], "target 'target'.*infinite value"),
+    "all-empty-column": (
+        "age,gap,target\n" + "".join(f"{i},,{i}\n" for i in range(30)),
+        [],
+        "'gap'.*has no values",
+    ),
+    "mixed-column": (GOOD_HEADER + "abc,20,90\n" + GOOD_ROWS, [], "'age'.*mixes numbers and text"),
+    "date-column": (DATED, [], "'when'.*holds dates"),
+    "one-class": (
+        GOOD_HEADER + "".join(f"{30 + i},{i % 7},yes\n" for i in range(30)),
+        [],
+        "has one class",
+    ),
+    "missing-feature": (
+        GOOD_HEADER + GOOD_ROWS,
+        ["--features", "age,s6"],
+        r"lacks the feature column\(s\) s6",
+    ),
+    "unknown-param": (
+        GOOD_HEADER + GOOD_ROWS,
+        ["--param", "n_trees=3"],
+        "unknown hyperparameter 'n_trees'",
+    ),
+    "bad-value": (
+        GOOD_HEADER + GOOD_ROWS,
+        ["--learning-rate", "-1"],
+        "invalid hyperparameter.*learning_rate",
+    ),
+    "bad-split": (
+        GOOD_HEADER + GOOD_ROWS,
+        ["--test-size", "1.5"],
+        "--test-size must be between 0 and 1",
+    ),
+}
+
+
+@pytest.mark.parametrize(("csv", "extra", "message"), BAD_INPUTS.values(), ids=BAD_INPUTS.keys())
 def test_bad_input_ends_in_one_line_and_writes_nothing(tmp_path, capsys, csv, extra, message):
     import re
 
@@ -253,6 +272,7 @@ def test_cycles_are_collected_while_fitting_and_a_pause_resumes_after(
     from sklearn.pipeline import Pipeline
 
     from diabetes_model.core.fitting import fit_and_evaluate
+    from diabetes_model.core.schema import infer_schema
 
     seen_during_fit = []
     real_fit = Pipeline.fit
@@ -262,10 +282,12 @@ def test_cycles_are_collected_while_fitting_and_a_pause_resumes_after(
         return real_fit(self, *args, **kwargs)
 
     monkeypatch.setattr(Pipeline, "fit", spying_fit)
+    frame = pd.read_csv(diabetes_csv)
+    schema = infer_schema(frame, "target")
     enabled_before = gc.isenabled()
     try:
         gc.disable() if paused_before else gc.enable()
-        fit_and_evaluate(pd.read_csv(diabetes_csv), "target", {"max_iter": 5}, 0.25, 0)
+        fit_and_evaluate(frame, schema, {"max_iter": 5}, 0.25, 0)
         enabled_after = gc.isenabled()
     finally:
         gc.unfreeze()

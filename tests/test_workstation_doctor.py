@@ -230,3 +230,17 @@ def test_a_workspace_config_json_stands_in_for_the_workspace_secrets():
     assert row(facts, "Azure login").status == "ok"  # its subscription is config.json's
     other = ready(environ=environ, config_json={**config_json, "subscription_id": "x"})
     assert row(other, "Azure login").status == "warn"
+
+
+def test_the_dev_tool_pins_are_read_from_pyprojects_dev_extra():
+    document = {"project": {"optional-dependencies": {"dev": ["PyTest==9.2.0", "ruff>=0.1"]}}}
+    assert doctor.pins_from_pyproject(document) == {"pytest": "9.2.0"}
+
+
+def test_a_broken_store_fails_with_its_fix():
+    store = TrackingStore(
+        "sqlite", "mlruns/mlflow.db", exists=True, problem="broken, x", fix="mv a b"
+    )
+    check = doctor.check_tracking(store)
+    assert (check.status, check.fix) == ("FAIL", "mv a b")
+    assert "broken" in check.detail

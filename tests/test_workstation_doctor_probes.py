@@ -129,6 +129,7 @@ def test_gather_observes_this_interpreter_the_stand_in_az_and_the_checkout(
     monkeypatch.setenv("STANDIN_AZ_SUBSCRIPTION", FAKE_SECRETS["AZURE_SUBSCRIPTION_ID"])
     project = git_checkout(tmp_path / "project")
     (project / "environment.yml").write_text((ROOT / "environment.yml").read_text())
+    (project / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
     standins.set_state("az-ml")
     standins.set_state("az-logged-in")
 
@@ -139,6 +140,7 @@ def test_gather_observes_this_interpreter_the_stand_in_az_and_the_checkout(
     assert facts.python_version.startswith(f"{sys.version_info.major}.{sys.version_info.minor}")
     assert facts.python_pin == "3.11"
     assert facts.installed["pyyaml"] is not None
+    assert "pytest" in facts.pins  # a development tool, pinned in pyproject's dev extra
     assert facts.az_version["extensions"] == {"ml": "2.30.0"}
     assert facts.account["user"]["type"] == "servicePrincipal"
     assert facts.workspace is None  # offline: no workspace call
@@ -178,3 +180,28 @@ def test_the_workspace_probe_falls_back_to_config_json(standins, tmp_path, where
 def test_an_unreadable_config_json_is_ignored(tmp_path):
     (tmp_path / "config.json").write_text("{not json")
     assert doctor_probes.workspace_config(tmp_path) == {}
+
+
+@pytest.mark.parametrize(
+    ("content", "state"),
+    [(b"not a database at all" * 100, "broken"), (None, "broken")],
+    ids=["garbage", "half-migrated"],
+)
+def test_a_broken_sqlite_store_is_seen_with_the_fix(tmp_path, content, state):
+    import sqlite3
+
+    db = tmp_path / "mlruns" / "mlflow.db"
+    db.parent.mkdir()
+    if content is not None:
+        db.write_bytes(content)
+    else:  # what a Ctrl-C in the middle of MLflow's own migrations left behind
+        with sqlite3.connect(db) as connection:
+            connection.execute("CREATE TABLE alembic_version (version_num TEXT)")
+            connection.execute(
+                "INSERT INTO alembic_version VALUES ('451aebb31d03')"
+            )  # pragma: allowlist secret
+            connection.execute("CREATE TABLE _alembic_tmp_tags (x INTEGER)")
+    store = doctor_probes.tracking_store(f"sqlite:///{db}", tmp_path)
+    assert store.problem.startswith(state)
+    assert store.fix == f"move it aside and train again: mv {db.parent} {db.parent}.broken"
+    assert doctor.check_tracking(store).status == "FAIL"

@@ -53,11 +53,14 @@ def test_outside_a_project_it_says_where_to_open_the_notebook(tmp_path):
 def test_missing_data_is_written_from_the_bundled_set_then_loaded_validated(project_dir):
     project = support.open_project(project_dir)
     said = []
-    frame = support.load_data(project, say=said.append)
-    assert said == ["wrote the bundled diabetes data to data/diabetes.csv (442 rows)"]
+    frame, schema = support.load_data(project, say=said.append)
+    assert schema.task == "regression"
+    assert said[0] == "wrote the bundled diabetes data to data/diabetes.csv (442 rows)"
+    assert said[1].startswith("task: regression (auto: ")  # what training makes of the table
     assert len(frame) == 442 and "target" in frame.columns
+    said.clear()
     support.load_data(project, say=said.append)
-    assert len(said) == 1  # an existing file is used as it is
+    assert not any(line.startswith("wrote") for line in said)  # an existing file is used as it is
 
 
 def test_an_invalid_data_file_is_refused_not_replaced(project_dir):
@@ -65,14 +68,14 @@ def test_an_invalid_data_file_is_refused_not_replaced(project_dir):
     path = Path(project.settings.data_path)
     path.parent.mkdir()
     path.write_text("age,target\n1,2\n")
-    with pytest.raises(UserError, match="lacks expected column"):
+    with pytest.raises(UserError, match="has 1 rows; training needs at least 10"):
         support.load_data(project)
     assert path.read_text() == "age,target\n1,2\n"
 
 
 def test_the_training_config_is_the_job_specs_with_spec_inputs_and_other_params(project_dir):
     """What `invoke train` would run for these values, as the typed config training takes."""
-    from diabetes_model.train import spec_config
+    from diabetes_model.job_specs import training_config as spec_config
 
     project = support.open_project(project_dir)
     config = spec_config(project, {"max_iter": 50, "l2_regularization": 0.5}, register=False)
@@ -113,7 +116,7 @@ def test_configurations_train_in_process_and_compare_as_mlflow_recorded_them(
     assert table.loc["small", "max_iter"] == 20 and table.loc["deep", "max_depth"] == 5
     assert "learning_rate" not in table.columns  # the same in both runs
     assert table.loc["deep", "test_rmse"] == pytest.approx(deep.metrics["test_rmse"])
-    assert list(table.columns[2:5]) == ["test_mae", "test_r2", "test_rmse"]
+    assert list(table.columns[2:6]) == ["test_baseline_rmse", "test_mae", "test_r2", "test_rmse"]
     assert table.loc["deep", "model_version"] == 1
     assert table.loc[["small"], "model_version"].isna().all()
 
@@ -124,9 +127,10 @@ def test_configurations_train_in_process_and_compare_as_mlflow_recorded_them(
 
 def diabetes_csv_features(path: Path):
     from diabetes_model.core.data import split_xy
-    from diabetes_model.dataset import load_dataset
+    from diabetes_model.tables import load_training_table
 
-    features, _ = split_xy(load_dataset(path, "target").head(3), "target")
+    frame, schema = load_training_table(path, "target")
+    features, _ = split_xy(frame.head(3), schema)
     return features
 
 

@@ -1,31 +1,34 @@
-"""Getting the training CSV onto disk and reading it back, validated.
+"""`invoke data`: put the training table under data/, verified and validated, and say what it holds.
 
-Every write goes to a temporary file beside the destination and is renamed only once it is complete,
-verified and valid, so an interrupted or bad download never leaves a file behind.
+Without a source it writes scikit-learn's bundled diabetes data. With `--source` it copies a file
+or downloads a URL (pinned by `--sha256`), CSV or Parquet. With `--target` too, it is a new table:
+it goes to data/<its file name>, and invoke.yaml's project settings are pointed at it.
+
+Every write goes to a temporary file beside the destination and is renamed only once it is
+complete, verified and valid, so an interrupted or bad download never leaves a file behind; a
+temporary file left by a killed run is removed by the next one.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
+import re
 import shutil
+import signal
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-import pandas as pd
-
-from diabetes_model.core.data import validate_frame
-from diabetes_model.errors import UserError, first_line
-
-if TYPE_CHECKING:
-    from diabetes_model.project import Project
+from diabetes_model.core.schema import Schema
+from diabetes_model.errors import UserError
+from diabetes_model.project import Project
+from diabetes_model.tables import file_sha256, is_parquet, load_training_table
 
 CHUNK_BYTES = 1 << 16
+SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -34,43 +37,38 @@ class DatasetInfo:
     rows: int
     sha256: str
     fetched: bool  # False when a verified copy was already there
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def load_dataset(path: Path, target: str, features: Sequence[str] = ()) -> pd.DataFrame:
-    """Read and validate a training CSV; every problem is a UserError naming the file."""
-    if not path.is_file():
-        raise UserError(f"data file {path} not found; run 'invoke data' first or pass --data")
-    try:
-        frame = pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        raise UserError(f"{path} is empty; point --data at a CSV with a header and rows") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise UserError(
-            f"{path} is not a readable CSV ({first_line(error)}); fix or replace it"
-        ) from None
-    validate_frame(frame, target, features, source=str(path))
-    return frame
+    schema: Schema
 
 
 def put_dataset(
-    project: Project, source: str = "", sha256: str | None = None, timeout: float = 30.0
+    project: Project,
+    source: str = "",
+    sha256: str = "",
+    timeout: float = 30.0,
+    target: str = "",
 ) -> DatasetInfo:
-    """`invoke data`: the source (a URL or a file) at the project's data path, verified and
-    validated; without a source, the bundled diabetes data."""
-    settings = project.settings
-    if source:
-        return fetch_dataset(
-            source, project.data_path, settings.target, settings.features, sha256, timeout
+    """The source (a URL or a file), or the bundled data, at the project's data path; with
+    `target`, a new table at data/<its name>, and the settings that point at it."""
+    checksum = _checked_sha256(sha256)
+    if target and not source:
+        raise UserError("--target names the target of a new table: give the table with --source")
+    dest = project.data_path
+    if target:
+        dest = project.root / "data" / _file_name(source)
+    elif source and is_parquet(source) != is_parquet(dest):
+        raise UserError(
+            f"{_shown_source(source)} and project.data_path ({project.shown(dest)}) are not the "
+            "same format; add --target COLUMN to bring it in as a new table"
         )
-    return write_bundled_dataset(project.data_path, settings.target)
+    settings = project.settings
+    if not source:
+        return write_bundled_dataset(dest, settings.target)
+    if target:  # a new table: every column is a candidate, as `features: []` says
+        return fetch_dataset(source, dest, target, (), checksum, timeout)
+    columns = {"ignore": settings.ignore, "task": settings.task}
+    return fetch_dataset(
+        source, dest, settings.target, settings.features, checksum, timeout, **columns
+    )
 
 
 def write_bundled_dataset(dest: Path, target: str) -> DatasetInfo:
@@ -78,9 +76,9 @@ def write_bundled_dataset(dest: Path, target: str) -> DatasetInfo:
     from sklearn.datasets import load_diabetes
 
     frame = load_diabetes(as_frame=True, scaled=False).frame.rename(columns={"target": target})
-    with _staged(dest) as staged:
+    with _cleaned_up(dest), _staged(dest) as staged:
         frame.to_csv(staged, index=False)
-        return _publish(staged, dest, target, (), expected_sha256=None)
+        return _publish(staged, dest, (target, (), (), "auto"), None, str(dest))
 
 
 def fetch_dataset(
@@ -90,9 +88,13 @@ def fetch_dataset(
     features: Sequence[str] = (),
     sha256: str | None = None,
     timeout: float = 30.0,
+    ignore: Sequence[str] = (),
+    task: str = "auto",
 ) -> DatasetInfo:
-    """Copy or download a CSV to dest; skip it when dest already has the expected checksum."""
-    sha256 = sha256.lower().strip() if sha256 else None
+    """Copy or download a table to dest; skip it when dest already has the expected checksum.
+    It must be a table training takes, with these settings (features, ignore, task)."""
+    sha256 = _checked_sha256(sha256 or "")
+    columns = (target, tuple(features), tuple(ignore), task)
     is_url = urlsplit(source).scheme in {"http", "https"}
     if is_url and not sha256:
         raise UserError(
@@ -100,14 +102,14 @@ def fetch_dataset(
             "get it with 'sha256sum FILE' on a trusted copy"
         )
     if sha256 and dest.is_file() and file_sha256(dest) == sha256:
-        frame = load_dataset(dest, target, features)
-        return DatasetInfo(dest, len(frame), sha256, fetched=False)
-    with _staged(dest) as staged:
+        frame, schema = load_training_table(dest, *columns)
+        return DatasetInfo(dest, len(frame), sha256, fetched=False, schema=schema)
+    with _cleaned_up(dest), _staged(dest) as staged:
         if is_url:
             _download(source, staged, timeout)
         else:
             _copy_local(Path(source), staged)
-        return _publish(staged, dest, target, features, expected_sha256=sha256)
+        return _publish(staged, dest, columns, sha256, _shown_source(source))
 
 
 def redact(url: str) -> str:
@@ -119,8 +121,55 @@ def redact(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+def _checked_sha256(sha256: str) -> str | None:
+    """Checked before anything is downloaded: 64 hex digits, or nothing."""
+    value = sha256.strip().lower()
+    if value and not SHA256.fullmatch(value):
+        raise UserError(
+            f"--sha256 {sha256!r} is not a SHA-256 (64 hex digits); copy it from 'sha256sum FILE'"
+        )
+    return value or None
+
+
+def _file_name(source: str) -> str:
+    path = urlsplit(source).path if urlsplit(source).scheme in {"http", "https"} else source
+    name = Path(path).name
+    if not name or not re.fullmatch(r"[\w.-]+", name):
+        raise UserError(
+            f"cannot name the new table after {_shown_source(source)}; give it a file name of "
+            "letters, digits, '.', '_' and '-'"
+        )
+    return name
+
+
+def _shown_source(source: str) -> str:
+    return redact(source) if urlsplit(source).scheme in {"http", "https"} else source
+
+
 @contextmanager
-def _staged(dest: Path):
+def _cleaned_up(dest: Path) -> Iterator[None]:
+    """Temporary files of dest that a killed run left are removed first; a SIGTERM or SIGHUP
+    while this one works ends it as Ctrl-C does, so its own temporary file goes too."""
+    for leftover in dest.parent.glob(f".{dest.name}.*.part"):
+        leftover.unlink(missing_ok=True)
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    handled = (signal.SIGTERM, signal.SIGHUP)
+    try:
+        previous = [signal.signal(number, interrupt) for number in handled]
+    except ValueError:  # not the main thread (a notebook's worker): leave the signals alone
+        previous = []
+    try:
+        yield
+    finally:
+        for number, handler in zip(handled, previous, strict=False):
+            signal.signal(number, handler)
+
+
+@contextmanager
+def _staged(dest: Path) -> Iterator[Path]:
     """A temporary path next to dest, removed unless it was renamed into place."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
@@ -133,20 +182,24 @@ def _staged(dest: Path):
 
 
 def _publish(
-    staged: Path, dest: Path, target: str, features: Sequence[str], expected_sha256: str | None
+    staged: Path, dest: Path, columns: tuple, expected_sha256: str | None, shown: str
 ) -> DatasetInfo:
+    """Rename the staged file into place once it matches the checksum and is a table training
+    takes; `columns` is (target, features, ignore, task)."""
     actual = file_sha256(staged)
     if expected_sha256 and actual != expected_sha256:
         raise UserError(
             f"sha256 mismatch: expected {expected_sha256}, got {actual}; nothing was written. "
             "Check the source or the --sha256 value"
         )
-    frame = load_dataset(staged, target, features)
+    frame, schema = load_training_table(staged, *columns, shown=shown)
     os.replace(staged, dest)
-    return DatasetInfo(dest, len(frame), actual, fetched=True)
+    return DatasetInfo(dest, len(frame), actual, fetched=True, schema=schema)
 
 
 def _copy_local(source: Path, staged: Path) -> None:
+    if source.is_dir():
+        raise UserError(f"--source {source} is a directory; give the CSV or Parquet file in it")
     if not source.is_file():
         raise UserError(f"source file {source} not found; check the --source path")
     shutil.copyfile(source, staged)
@@ -183,3 +236,22 @@ def _download(url: str, staged: Path, timeout: float) -> None:
         raise UserError(
             f"download of {shown} was interrupted ({reason}); nothing was written, run it again"
         ) from None
+
+
+def adopt_table(project: Project, info: DatasetInfo) -> str:
+    """Point invoke.yaml's project settings at a new table: its path, target and features (the
+    ones `invoke data` kept, in order), the task left to auto. Says what changed."""
+    from diabetes_model.project import write_project_settings
+
+    values = {
+        "data_path": project.shown(info.path),
+        "target": info.schema.target,
+        "task": "auto",
+        "features": info.schema.names,
+        "ignore": [],
+    }
+    write_project_settings(project.root / "invoke.yaml", values)
+    return (
+        f"invoke.yaml: project.data_path is {values['data_path']}, target {values['target']}, "
+        f"task auto, and {len(values['features'])} features; `invoke train` trains on it"
+    )

@@ -17,7 +17,6 @@ from pathlib import Path
 import pandas as pd
 
 from diabetes_model.core.drift import DriftResult, compare
-from diabetes_model.dataset import load_dataset
 from diabetes_model.errors import UserError
 from diabetes_model.serving.input_log import RollingJsonl, read_records
 
@@ -81,7 +80,10 @@ def run_drift(
     """Compare, then write the report; refuses to judge fewer than `min_rows` recent rows."""
     if last is not None and last < 1:
         raise UserError(f"--last {last} must be at least 1")
-    reference = load_dataset(data_path, target, features)
+    from diabetes_model.tables import load_training_table
+
+    reference, schema = load_training_table(data_path, target, tuple(features))
+    features = schema.of_kind("numeric")
     current = recent_inputs(input_log, features, last)
     if len(current) < min_rows:
         raise UserError(

@@ -3,15 +3,23 @@ written down. Local runs resolve a spec's command with local values; remote runs
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from diabetes_model.core.schema import ALL_COLUMNS, NO_COLUMNS, encode_columns
 from diabetes_model.errors import UserError
+from diabetes_model.project import Project
 from diabetes_model.settings import Settings
 
+if TYPE_CHECKING:
+    from diabetes_model.train import TrainingConfig
+
+# The module a job spec's command runs, which in-process training (notebooks, sweeps) runs too.
+TRAINING_COMMAND = ("python", "-m", "diabetes_model.train")
 PLACEHOLDER = re.compile(r"\$\{\{\s*(?P<scope>inputs|search_space)\.(?P<name>\w+)\s*\}\}")
 
 
@@ -84,6 +92,9 @@ def project_inputs(settings: Settings) -> dict[str, Any]:
     """The job inputs that come from the project settings, the same locally and remotely."""
     return {
         "target": settings.target,
+        "task": settings.task,
+        "features": encode_columns(settings.features, ALL_COLUMNS),
+        "ignore": encode_columns(settings.ignore, NO_COLUMNS),
         "experiment": settings.experiment_name,
         "model_name": settings.model_name,
         "test_size": settings.test_size,
@@ -109,3 +120,48 @@ def local_command(
     if argv and argv[0] == "python":
         argv[0] = python
     return [*argv, *extra_args]
+
+
+def check_command(argv: list[str], spec: str) -> None:
+    """In-process training runs this module: a spec whose command runs something else is refused."""
+    if tuple(argv[:3]) != TRAINING_COMMAND:
+        raise UserError(
+            f"{spec}'s command no longer starts with `{' '.join(TRAINING_COMMAND)}` "
+            f"({' '.join(argv[:3])} ...); in-process training runs that module, fix the spec"
+        )
+
+
+def local_training_command(
+    project: Project,
+    overrides: Mapping[str, Any],
+    extra_args: tuple[str, ...] = (),
+    python: str = "python",
+) -> list[str]:
+    """What `invoke train` runs: azureml/train.yml's command with local values (the data input
+    is the local file), so a local run and an Azure ML job run one command line."""
+    inputs = {**project_inputs(project.settings), **overrides}
+    data = Path(project.shown(project.data_path))
+    return local_command(project.specs.train, data, inputs, extra_args, python=python)
+
+
+def training_config(
+    project: Project, hyperparameters: Mapping[str, Any], register: bool = True
+) -> TrainingConfig:
+    """The config `invoke train` trains with for these hyperparameters: the spec's inputs take
+    the ones it declares, `--param NAME=VALUE` the others (what the notebooks train with)."""
+    from diabetes_model.train import TrainingConfig
+
+    declared = job_inputs(load_spec(project.specs.train))
+    overrides = {k: v for k, v in hyperparameters.items() if k in declared}
+    extra = [
+        arg
+        for name, value in hyperparameters.items()
+        if name not in declared
+        for arg in ("--param", f"{name}={value}")
+    ]
+    extra += [] if register else ["--no-register"]
+    argv = local_training_command(project, overrides, tuple(extra))
+    check_command(argv, "azureml/train.yml")
+    # The command's data path is relative to the project root.
+    config = TrainingConfig.from_argv(argv[3:])
+    return dataclasses.replace(config, data=project.root / config.data)

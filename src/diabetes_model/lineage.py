@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from diabetes_model.dataset import file_sha256
 from diabetes_model.gitinfo import GitInfo, git_info
+from diabetes_model.tables import file_sha256
 
 
 @dataclass(frozen=True)

@@ -105,3 +105,40 @@ class Project:
 def _section(config: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     section = config.get(name) or {}
     return dict(section) if isinstance(section, Mapping) else section
+
+
+def write_project_settings(path: Path, values: Mapping[str, Any]) -> None:
+    """Set keys of invoke.yaml's `project:` section in place, keeping comments and every other
+    line; a key that is not there is added at the end of the section. Written whole or not."""
+    import os
+    import re
+    import tempfile
+
+    import yaml
+
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    top_level = [i for i, line in enumerate(lines) if re.match(r"[^\s#]", line)]
+    try:
+        start = next(i for i in top_level if lines[i].rstrip() == "project:")
+    except StopIteration:
+        lines.append("project:\n")
+        start = len(lines) - 1
+    end = next((i for i in top_level if i > start), len(lines))
+    for key, value in values.items():
+        text = yaml.safe_dump(value, default_flow_style=True, width=1 << 20)
+        line = f"  {key}: {text.strip().removesuffix('...').strip()}\n"
+        found = [i for i in range(start + 1, end) if re.match(rf"  {re.escape(key)}:", lines[i])]
+        if found:
+            at = found[0]
+            stop = at + 1  # a block list under the key goes with it
+            while stop < end and re.match(r"\s{2,}- ", lines[stop]):
+                stop += 1
+            lines[at:stop] = [line]
+            end -= stop - at - 1
+        else:
+            lines.insert(end, line)
+            end += 1
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.writelines(lines)
+    os.replace(temporary, path)

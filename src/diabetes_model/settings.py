@@ -23,10 +23,15 @@ T = TypeVar("T")
 class Settings:
     """Where the data and the tracking store live, and what the model is called."""
 
+    # The training table: CSV, or Parquet (.parquet).
     data_path: str = "data/diabetes.csv"
     target: str = "target"
-    # The columns `invoke data` expects besides the target; empty accepts any numeric columns.
-    features: tuple[str, ...] = DIABETES_FEATURES
+    # auto, regression or classification; auto decides from the target (README: Bring your own data).
+    task: str = "auto"
+    # The columns to train on, in order; empty: every column but the target and `ignore`.
+    features: tuple[str, ...] = ()
+    # Columns never to train on (ids, free text, leaks of the target), when features is empty.
+    ignore: tuple[str, ...] = ()
     experiment_name: str = "diabetes"
     model_name: str = "diabetes-model"
     # Empty means the project's own SQLite store under mlruns/; MLFLOW_TRACKING_URI overrides it.

@@ -79,7 +79,7 @@ class SweepPlan:
 
 def plan_sweep(project: Project, trials: int = 0, say: Say = print) -> SweepPlan:
     """Read and check the sweep spec, and draw the trials."""
-    from diabetes_model.train import check_command
+    from diabetes_model.job_specs import check_command
 
     spec_path = project.specs.sweep
     spec = job_specs.load_spec(spec_path)

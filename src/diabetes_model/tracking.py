@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
+import json
+import os
+import signal
+import socket
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 MODEL_ARTIFACT_PATH = "model"
+# The UI opens an experiment in its GenAI view unless the link asks for model training (MLflow
+# 3.15 keeps the choice per browser; the experiment tag is for versions that read it).
+UI_VIEW = "workflowType=machine_learning"
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 
 # The logged model needs only these to load and predict; exact versions make it reproducible.
 MODEL_REQUIREMENTS = ("mlflow", "scikit-learn", "numpy", "pandas", "scipy", "skops")
 # MLflow saves scikit-learn models with skops, which loads only types it is told to trust. These are
-# the ones a HistGradientBoosting pipeline holds; we write the file ourselves, so we trust them.
+# the ones our pipelines hold (the last two when the model has categorical features); we write the
+# file ourselves, so we trust them.
 SKOPS_TRUSTED_TYPES = [
     "numpy.dtype",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "functools.partial",
+    "sklearn.utils.validation.check_array",
 ]
 
 
@@ -28,6 +40,17 @@ class LoggedRun:
     experiment_id: str
     model_uri: str
     registered_version: str | None
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """The table a run trained on, for the run's Datasets panel: where it is and what it holds."""
+
+    source: str  # a file path, or an azureml: data asset URI in a job
+    name: str
+    sha256: str
+    rows: int
+    columns: int
 
 
 def pinned_requirements(distributions: tuple[str, ...] = MODEL_REQUIREMENTS) -> list[str]:
@@ -42,16 +65,38 @@ def use_store(tracking_uri: str, experiment_name: str) -> str:
     """
     import mlflow
 
+    from diabetes_model.tracking_store import ensure_store, sqlite_path
+
+    ensure_store(tracking_uri)
     mlflow.set_tracking_uri(tracking_uri)
-    experiment = mlflow.get_experiment_by_name(experiment_name)
-    if experiment is not None:
-        return experiment.experiment_id
-    artifact_location = None
-    database = _sqlite_path(tracking_uri)
-    if database is not None:
-        database.parent.mkdir(parents=True, exist_ok=True)
-        artifact_location = (database.parent / "artifacts").resolve().as_uri()
-    return mlflow.create_experiment(experiment_name, artifact_location=artifact_location)
+    with store_errors(tracking_uri):
+        experiment = mlflow.get_experiment_by_name(experiment_name)
+        database = sqlite_path(tracking_uri)
+        if experiment is not None:
+            if database is not None:  # a local store: its runs were started on this machine
+                _end_orphaned_runs(tracking_uri, experiment.experiment_id)
+            return experiment.experiment_id
+        artifacts = (database.parent / "artifacts").resolve().as_uri() if database else None
+        return mlflow.create_experiment(
+            experiment_name, artifact_location=artifacts, tags=EXPERIMENT_KIND
+        )
+
+
+@contextlib.contextmanager
+def store_errors(tracking_uri: str) -> Iterator[None]:
+    """A store that cannot be read is one line naming it, not a traceback."""
+    from mlflow.exceptions import MlflowException
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from diabetes_model.errors import UserError, first_line
+
+    try:
+        yield
+    except (MlflowException, SQLAlchemyError) as error:
+        raise UserError(
+            f"cannot use the MLflow store {tracking_uri}: {first_line(error)}; "
+            "`invoke doctor` checks it"
+        ) from None
 
 
 def log_training_run(
@@ -62,22 +107,25 @@ def log_training_run(
     metrics: Mapping[str, float],
     tags: Mapping[str, str],
     pipeline: Any,
+    signature: Any,
     input_example: Any,
-    predictions: Any,
     figure_png: Path,
+    data: TrainingData | None,
     registered_model_name: str | None,
 ) -> LoggedRun:
-    """Log one finished training; register the model only once everything else is logged.
+    """Log one finished training; register the model last, once everything else is logged.
 
-    `run_id` logs into a run that exists already (a sweep trial) instead of starting one.
+    An interrupt (Ctrl-C, SIGTERM) ends the run KILLED, any other failure FAILED; neither
+    registers anything. `run_id` logs into a run that exists already (a sweep trial).
     """
     import mlflow
-    from mlflow.models import infer_signature
 
-    with mlflow.start_run(run_id=run_id, experiment_id=experiment_id) as run:
+    with interruptible_run(run_id=run_id, experiment_id=experiment_id) as run:
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)
         mlflow.set_tags(tags)
+        if data is not None:
+            log_training_data(data, signature)
         mlflow.log_artifact(str(figure_png))
         # Saved, then logged as run artifacts, rather than mlflow.sklearn.log_model: log_model goes
         # through MLflow 3's logged-models API, which Azure ML's MLflow server does not implement
@@ -86,19 +134,91 @@ def log_training_run(
             mlflow.sklearn.save_model(
                 pipeline,
                 Path(folder, MODEL_ARTIFACT_PATH),
-                signature=infer_signature(input_example, predictions),
-                input_example=input_example.head(5),
+                signature=signature,
+                input_example=input_example,
                 pip_requirements=pinned_requirements(),
                 skops_trusted_types=SKOPS_TRUSTED_TYPES,
             )
             mlflow.log_artifacts(str(Path(folder, MODEL_ARTIFACT_PATH)), MODEL_ARTIFACT_PATH)
-    model_uri = f"runs:/{run.info.run_id}/{MODEL_ARTIFACT_PATH}"
-    # Leaving the block marks the run FINISHED; a failure above marks it FAILED and never registers.
-    version = None
-    if registered_model_name:
-        registered = mlflow.register_model(model_uri, registered_model_name, tags=dict(tags))
-        version = str(registered.version)
+        model_uri = f"runs:/{run.info.run_id}/{MODEL_ARTIFACT_PATH}"
+        version = None
+        if registered_model_name:
+            registered = mlflow.register_model(model_uri, registered_model_name, tags=dict(tags))
+            version = str(registered.version)
     return LoggedRun(run.info.run_id, experiment_id, model_uri, version)
+
+
+@contextlib.contextmanager
+def interruptible_run(**start: Any) -> Iterator[Any]:
+    """An MLflow run that ends KILLED on Ctrl-C or SIGTERM (MLflow would say FAILED, or leave it
+    RUNNING for good on SIGTERM), tagged with its process so a later run can end it if the
+    process is killed outright."""
+    import mlflow
+
+    previous = sigterm_as_interrupt()
+    try:
+        with mlflow.start_run(**start) as run:
+            mlflow.set_tags({"process.host": socket.gethostname(), "process.pid": str(os.getpid())})
+            try:
+                yield run
+            except KeyboardInterrupt:
+                with _signals_ignored():
+                    mlflow.end_run("KILLED")
+                raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def log_training_data(data: TrainingData, signature: Any) -> None:
+    """The table as the run's dataset input, described by its file hash, without reading it again
+    (MLflow's own from_pandas would infer a schema over every row: 20 s on a million)."""
+    import warnings
+
+    import mlflow
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
+    from mlflow.data.meta_dataset import MetaDataset
+    from mlflow.exceptions import MlflowException
+
+    class FileDataset(MetaDataset):
+        @property
+        def profile(self) -> dict[str, Any]:
+            return {"num_rows": data.rows, "num_elements": data.rows * data.columns}
+
+        def to_dict(self) -> dict[str, str]:
+            return {**super().to_dict(), "profile": json.dumps(self.profile)}
+
+    with warnings.catch_warnings():  # "can be interpreted in multiple ways": both mean a file
+        warnings.simplefilter("ignore")
+        source = resolve_dataset_source(data.source)
+    dataset = FileDataset(
+        source=source, name=data.name, digest=data.sha256[:16], schema=signature.inputs
+    )
+    try:
+        mlflow.log_input(dataset, context="training")
+    except MlflowException as error:  # a server without dataset inputs: the tags still say it
+        warnings.warn(f"the training data was not logged as a dataset input: {error}", stacklevel=2)
+
+
+def model_signature(schema: Any, example: Any, predictions: Any) -> Any:
+    """The model's input columns as the schema types them (numbers double, booleans boolean,
+    categories string; a missing value allowed in every column), and its output: numbers for
+    regression, a label column for classification."""
+    import warnings
+
+    import pandas as pd
+    from mlflow.models import ModelSignature, infer_signature
+    from mlflow.types import ColSpec
+    from mlflow.types import Schema as ColumnSchema
+
+    types = {"numeric": "double", "boolean": "boolean", "categorical": "string"}
+    inputs = ColumnSchema([ColSpec(types[f.kind], f.name, required=False) for f in schema.features])
+    if schema.task == "classification":
+        predictions = pd.Series(predictions, name="label")
+    with warnings.catch_warnings():  # whole-number labels: the warning is about inputs with gaps
+        warnings.simplefilter("ignore", UserWarning)
+        outputs = infer_signature(example.head(len(predictions)), predictions).outputs
+    return ModelSignature(inputs=inputs, outputs=outputs)
 
 
 def ui_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
@@ -106,7 +226,7 @@ def ui_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
         base = tracking_uri.rstrip("/")
     else:
         base = "http://localhost:5000"
-    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
+    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}?{UI_VIEW}"
 
 
 def ui_command(
@@ -126,6 +246,51 @@ def ui_command(
     return command
 
 
-def _sqlite_path(tracking_uri: str) -> Path | None:
-    prefix = "sqlite:///"
-    return Path(tracking_uri[len(prefix) :]) if tracking_uri.startswith(prefix) else None
+def _end_orphaned_runs(tracking_uri: str, experiment_id: str) -> None:
+    """Runs of this machine whose process is gone (killed outright) end KILLED, not RUNNING."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    host = socket.gethostname()
+    for run in client.search_runs([experiment_id], "attributes.status = 'RUNNING'"):
+        tags = run.data.tags
+        pid = tags.get("process.pid", "")
+        if tags.get("process.host") == host and pid.isdigit() and not _alive(int(pid)):
+            client.set_terminated(run.info.run_id, "KILLED")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sigterm_as_interrupt() -> Any:
+    """SIGTERM raises KeyboardInterrupt, as Ctrl-C does; the previous handler, or None off the
+    main thread (a notebook's worker), where signals cannot be handled."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    try:
+        return signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:
+        return None
+
+
+@contextlib.contextmanager
+def _signals_ignored() -> Iterator[None]:
+    """A second Ctrl-C must not interrupt recording the first one."""
+    try:
+        previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:
+        previous = {}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)

@@ -9,7 +9,6 @@ the run goes (MLFLOW_TRACKING_URI; Azure ML sets it in a job).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import gc
 import os
 import sys
@@ -17,17 +16,13 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from diabetes_model.core.schema import ALL_COLUMNS, NO_COLUMNS, Schema, decode_columns
 from diabetes_model.errors import UserError
 from diabetes_model.settings import Settings
 
-if TYPE_CHECKING:
-    from diabetes_model.project import Project
-
 DEFAULTS = Settings()
-# The module a job spec's command runs: `python -m diabetes_model.train`.
-COMMAND = ("python", "-m", "diabetes_model.train")
 
 
 @dataclass(frozen=True)
@@ -36,6 +31,9 @@ class TrainingConfig:
 
     data: Path
     target: str = DEFAULTS.target
+    task: str = DEFAULTS.task
+    features: tuple[str, ...] = DEFAULTS.features  # empty: every column but target and ignore
+    ignore: tuple[str, ...] = DEFAULTS.ignore
     experiment: str = DEFAULTS.experiment_name
     model_name: str = DEFAULTS.model_name
     test_size: float = DEFAULTS.test_size
@@ -43,6 +41,8 @@ class TrainingConfig:
     # Only the values to change; the rest are core.model.DEFAULT_HYPERPARAMETERS.
     hyperparameters: Mapping[str, Any] = field(default_factory=dict)
     register: bool = True
+    # Register even a model that does no better than a trivial baseline.
+    register_anyway: bool = False
 
     @classmethod
     def from_settings(
@@ -51,10 +51,13 @@ class TrainingConfig:
         hyperparameters: Mapping[str, Any] | None = None,
         register: bool = True,
     ) -> TrainingConfig:
-        """The run `invoke train` makes with these settings (their data, target, split, names)."""
+        """The run `invoke train` makes with these settings (their data, columns, split, names)."""
         return cls(
             data=Path(settings.data_path),
             target=settings.target,
+            task=settings.task,
+            features=settings.features,
+            ignore=settings.ignore,
             experiment=settings.experiment_name,
             model_name=settings.model_name,
             test_size=settings.test_size,
@@ -77,6 +80,9 @@ class TrainingConfig:
         return cls(
             data=args.data,
             target=args.target,
+            task=args.task,
+            features=decode_columns(args.features),
+            ignore=decode_columns(args.ignore),
             experiment=args.experiment,
             model_name=args.model_name,
             test_size=args.test_size,
@@ -86,6 +92,7 @@ class TrainingConfig:
                 **{name: value for name, value in named.items() if value is not None},
             },
             register=not args.no_register,
+            register_anyway=args.register_anyway,
         )
 
 
@@ -101,11 +108,20 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m diabetes_model.train", description=__doc__)
     add = parser.add_argument
-    add("--data", required=True, type=Path, help="training CSV")
+    add("--data", required=True, type=Path, help="training table: CSV, or Parquet (.parquet)")
     add("--target", default=DEFAULTS.target, help="target column")
+    add("--task", default=DEFAULTS.task, help="auto, regression or classification")
+    columns = "comma-separated, each name percent-encoded (core.schema.encode_columns)"
+    add("--features", default=ALL_COLUMNS, help=f"feature columns, {columns}; all: every column")
+    add("--ignore", default=NO_COLUMNS, help=f"columns never to train on, {columns}")
     add("--experiment", default=DEFAULTS.experiment_name, help="MLflow experiment")
     add("--model-name", default=DEFAULTS.model_name, help="registered model name")
     add("--no-register", action="store_true", help="log the model but do not register it")
+    add(
+        "--register-anyway",
+        action="store_true",
+        help="register even a model no better than the trivial baseline",
+    )
     add("--test-size", type=float, default=DEFAULTS.test_size, help="test fraction")
     add("--random-state", type=int, default=DEFAULTS.random_state, help="seed")
     add("--learning-rate", type=float, help="boosting learning rate")
@@ -116,7 +132,7 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="any other HistGradientBoostingRegressor parameter (repeatable)",
+        help="any other HistGradientBoosting parameter (repeatable)",
     )
     return parser
 
@@ -131,119 +147,140 @@ class TrainedRun:
     registered_version: str | None
     metrics: dict[str, float]
     tracking_uri: str
+    schema: Schema
+    # Why the model was not registered although registering was asked for; empty otherwise.
+    not_registered: str = ""
 
 
 def train_and_log(
     config: TrainingConfig, tracking_uri: str, run_id: str | None = None
 ) -> TrainedRun:
-    """Fit, evaluate, log and (if config.register) register: the work of one training run.
+    """Fit, evaluate, log and (if config.register and the model beats the trivial baseline)
+    register: the work of one training run.
 
     `run_id` continues a run created elsewhere (a sweep trial's child run) instead of a new one.
     """
     from diabetes_model import tracking
     from diabetes_model.core.fitting import fit_and_evaluate
-    from diabetes_model.dataset import load_dataset
     from diabetes_model.lineage import collect_lineage
-    from diabetes_model.plots import render_in_background
+    from diabetes_model.tables import load_training_table
 
-    frame = load_dataset(config.data, config.target)
+    frame, schema = load_training_table(
+        config.data, config.target, config.features, config.ignore, config.task
+    )
     result = fit_and_evaluate(
-        frame, config.target, config.hyperparameters, config.test_size, config.random_state
+        frame, schema, config.hyperparameters, config.test_size, config.random_state
     )
     lineage = collect_lineage(config.data, len(frame))
+    refused = _baseline_refusal(schema, result) if not config.register_anyway else ""
+    metrics = {**result.metrics, **_baseline_metric(schema, result.baseline)}
     with tempfile.TemporaryDirectory() as folder:
-        # Drawn by a second process while this one loads MLflow: see render_in_background.
         figure_png = Path(folder, "diagnostics.png")
-        title = f"{config.model_name} (test set)"
-        drawing = render_in_background(result.y_test, result.test_predictions, title, figure_png)
-        try:
-            experiment_id = tracking.use_store(tracking_uri, config.experiment)
-        except BaseException:
-            drawing.kill()
-            drawing.wait()
-            raise
-        if drawing.wait() != 0:
-            raise RuntimeError("drawing the diagnostics figure failed; its error is above")
+        experiment_id = _store_while_drawing(tracking_uri, config, result, figure_png)
         logged = tracking.log_training_run(
             experiment_id=experiment_id,
             run_id=run_id,
-            params={
-                **result.hyperparameters,
-                "test_size": config.test_size,
-                "random_state": config.random_state,
-                "target": config.target,
-            },
-            metrics=result.metrics,
-            tags=lineage.as_tags(),
+            params=_params(config, schema, result.hyperparameters),
+            metrics=metrics,
+            tags={**lineage.as_tags(), "task": schema.task},
             pipeline=result.pipeline,
-            input_example=result.x_train,
-            predictions=result.train_predictions,
+            signature=tracking.model_signature(
+                schema, result.x_train, result.pipeline.predict(result.x_train.head(5))
+            ),
+            input_example=result.x_train.head(5),
             figure_png=figure_png,
-            registered_model_name=config.model_name if config.register else None,
+            data=tracking.TrainingData(
+                source=str(Path(config.data).resolve()),
+                name=Path(config.data).stem,
+                sha256=lineage.data_sha256,
+                rows=len(frame),
+                columns=len(frame.columns),
+            ),
+            registered_model_name=config.model_name if config.register and not refused else None,
         )
     return TrainedRun(
         run_id=logged.run_id,
         experiment_id=experiment_id,
         model_uri=logged.model_uri,
         registered_version=logged.registered_version,
-        metrics=result.metrics,
+        metrics=metrics,
         tracking_uri=tracking_uri,
+        schema=schema,
+        not_registered=refused if config.register else "",
     )
 
 
-def check_command(argv: list[str], spec: str) -> None:
-    """In-process training runs this module: a spec whose command runs something else is refused."""
-    if tuple(argv[:3]) != COMMAND:
-        raise UserError(
-            f"{spec}'s command no longer starts with `{' '.join(COMMAND)}` "
-            f"({' '.join(argv[:3])} ...); in-process training runs that module, fix the spec"
-        )
+def _store_while_drawing(
+    tracking_uri: str, config: TrainingConfig, result: Any, figure_png: Path
+) -> str:
+    """The experiment's id; the diagnostics figure is drawn by a second process meanwhile
+    (see plots.render_in_background)."""
+    from diabetes_model import tracking
+    from diabetes_model.plots import render_in_background
+
+    proba, classes = (
+        (result.test_proba, result.classes) if result.test_proba is not None else (None, ())
+    )
+    title = f"{config.model_name} (test set)"
+    drawing = render_in_background(
+        figure_png, title, result.y_test, result.test_predictions, proba, classes
+    )
+    try:
+        experiment_id = tracking.use_store(tracking_uri, config.experiment)
+    except BaseException:
+        drawing.kill()
+        drawing.wait()
+        raise
+    if drawing.wait() != 0:
+        raise RuntimeError("drawing the diagnostics figure failed; its error is above")
+    return experiment_id
 
 
-def spec_command(
-    project: Project,
-    overrides: Mapping[str, Any],
-    extra_args: tuple[str, ...] = (),
-    python: str = "python",
-) -> list[str]:
-    """What `invoke train` runs: azureml/train.yml's command with local values (the data input
-    is the local file), so a local run and an Azure ML job run one command line."""
-    from diabetes_model import job_specs
-
-    inputs = {**job_specs.project_inputs(project.settings), **overrides}
-    data = Path(project.shown(project.data_path))
-    return job_specs.local_command(project.specs.train, data, inputs, extra_args, python=python)
+def _params(config: TrainingConfig, schema: Schema, hyperparameters: Mapping[str, Any]) -> dict:
+    return {
+        **hyperparameters,
+        "test_size": config.test_size,
+        "random_state": config.random_state,
+        "target": config.target,
+        "task": schema.task,
+        "features": ",".join(schema.names)[:6000],  # MLflow's limit for a parameter value
+    }
 
 
-def spec_config(
-    project: Project, hyperparameters: Mapping[str, Any], register: bool = True
-) -> TrainingConfig:
-    """The config `invoke train` trains with for these hyperparameters: the spec's inputs take
-    the ones it declares, `--param NAME=VALUE` the others (what the notebooks train with)."""
-    from diabetes_model import job_specs
+def _baseline_metric(schema: Schema, baseline: float) -> dict[str, float]:
+    from diabetes_model.core.metrics import PRIMARY
 
-    declared = job_specs.job_inputs(job_specs.load_spec(project.specs.train))
-    overrides = {k: v for k, v in hyperparameters.items() if k in declared}
-    extra = [
-        arg
-        for name, value in hyperparameters.items()
-        if name not in declared
-        for arg in ("--param", f"{name}={value}")
-    ]
-    extra += [] if register else ["--no-register"]
-    argv = spec_command(project, overrides, tuple(extra))
-    check_command(argv, "azureml/train.yml")
-    # The command's data path is relative to the project root.
-    config = TrainingConfig.from_argv(argv[3:])
-    return dataclasses.replace(config, data=project.root / config.data)
+    return {f"test_baseline_{PRIMARY[schema.task][0]}": baseline}
+
+
+def _baseline_refusal(schema: Schema, result: Any) -> str:
+    """Why the model is not worth registering: it does not beat the mean (regression) or the
+    class shares (classification) on the test rows; empty when it does."""
+    from diabetes_model.core.metrics import PRIMARY, is_better
+
+    metric = PRIMARY[schema.task][0]
+    score = result.metrics[f"test_{metric}"]
+    if is_better(schema.task, score, result.baseline):
+        return ""
+    trivial = (
+        "predicting the mean" if schema.task == "regression" else "predicting the class shares"
+    )
+    return (
+        f"test {metric} {score:.4g} is no better than {trivial} ({result.baseline:.4g}); improve "
+        "the data or the model, or pass --register-anyway"
+    )
 
 
 def report(config: TrainingConfig, trained: TrainedRun) -> str:
-    """What the terminal shows after a run: the run, its metrics, the version, the UI link."""
+    """What the terminal shows after a run: the schema, the run, its metrics, the version."""
     from diabetes_model.tracking import ui_url
 
     scores = "  ".join(f"{name} {value:.4g}" for name, value in sorted(trained.metrics.items()))
-    lines = [f"run {trained.run_id} in experiment '{config.experiment}'", f"  {scores}"]
+    lines = [
+        *trained.schema.describe(),
+        f"run {trained.run_id} in experiment '{config.experiment}'",
+    ]
+    lines.append(f"  {scores}")
     if trained.registered_version:
         lines.append(f"registered model '{config.model_name}' version {trained.registered_version}")
     url = ui_url(trained.tracking_uri, trained.experiment_id, trained.run_id)
@@ -252,14 +289,27 @@ def report(config: TrainingConfig, trained: TrainedRun) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from diabetes_model.tracking import sigterm_as_interrupt
+
+    sigterm_as_interrupt()  # a job's cancellation ends the run as Ctrl-C does
     # The settings' store: MLFLOW_TRACKING_URI (Azure ML sets it in a job), else the project's.
     tracking_uri = Settings.from_sources(environ=os.environ).tracking_uri_for(Path.cwd())
     try:
         config = TrainingConfig.from_argv(sys.argv[1:] if argv is None else argv)
-        print(report(config, train_and_log(config, tracking_uri)))
+        trained = train_and_log(config, tracking_uri)
+        print(report(config, trained))
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2 if isinstance(error, FlagError) else 1
+    except KeyboardInterrupt:
+        print(
+            "interrupted: nothing was registered; the run, if it began, is marked KILLED",
+            file=sys.stderr,
+        )
+        return 130
+    if trained.not_registered:
+        print(f"error: not registered: {trained.not_registered}", file=sys.stderr)
+        return 1
     return 0
 
 

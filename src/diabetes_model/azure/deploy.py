@@ -44,20 +44,20 @@ class Request:
 def smoke_rows(project: Project) -> Any:
     """A few feature rows to score: from the training data, else scikit-learn's diabetes data
     (CI deploys without a data/ folder)."""
-    from diabetes_model.dataset import load_dataset
+    from diabetes_model.tables import load_features
 
     settings = project.settings
-    features = list(settings.features)
     if project.data_path.is_file():
-        return load_dataset(project.data_path, settings.target, features)[features].head(SMOKE_ROWS)
+        return load_features(settings)[0].head(SMOKE_ROWS)
     from sklearn.datasets import load_diabetes
 
     bundled = load_diabetes(as_frame=True, scaled=False).frame
-    if any(f not in bundled.columns for f in features):
+    features = list(settings.features)
+    if not features or any(f not in bundled.columns for f in features):
         raise UserError(
             f"{project.data_path} not found: run `invoke data` so the smoke request has rows"
         )
-    return bundled[features].head(SMOKE_ROWS)
+    return bundled[features].head(SMOKE_ROWS).astype("float64")
 
 
 def deploy(

@@ -1,50 +1,56 @@
-"""Pure checks on a training table: what a CSV must look like before a model is fitted on it.
+"""Pure checks on a training table and the frames a model is fitted on.
 
-Missing feature values are allowed: the pipeline imputes them (median), so serving handles them the
-same way. A missing target is rejected, since a row without a label cannot be learned from.
+Missing feature values are allowed: the pipeline handles them (numbers: the median; categories: a
+missing category), so serving treats them the same way. A missing target is refused, since a row
+without a label cannot be learned from. Column-level rules are in `core.schema`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
+from diabetes_model.core.schema import Schema
 from diabetes_model.errors import UserError
 
 MIN_ROWS = 10
 
 
 def validate_frame(
-    frame: pd.DataFrame, target: str, features: Sequence[str] = (), source: str = "the data"
+    frame: pd.DataFrame, target: str, source: str = "the data", header: Sequence[str] = ()
 ) -> None:
-    """Raise UserError naming the first problem that would make training fail or mislead."""
-    if frame.empty or len(frame.columns) == 0:
-        raise UserError(f"{source} has no rows; point --data at a CSV with a header and data rows")
+    """Raise UserError naming the first problem with the table as a whole.
+
+    `header` is the file's own header, when the reader had to rename duplicated names.
+    """
+    names = [str(name) for name in (header or frame.columns)]
+    duplicated = sorted({name for name in names if names.count(name) > 1})
+    if duplicated:
+        raise UserError(
+            f"{source} has duplicate column names ({', '.join(duplicated)}); rename them so "
+            "each column has its own name"
+        )
+    if len(frame.columns) == 0:
+        raise UserError(f"{source} has no columns; it needs a header row and data rows")
+    if frame.empty:
+        raise UserError(f"{source} has a header but no rows; add data rows")
     if target not in frame.columns:
         raise UserError(
-            f"{source} has no target column '{target}' (columns: {', '.join(map(str, frame.columns))}); "
-            "set project.target in invoke.yaml or pass --target"
-        )
-    missing = [name for name in features if name not in frame.columns]
-    if missing:
-        raise UserError(
-            f"{source} lacks expected column(s) {', '.join(missing)}; "
-            "fix the CSV or the project.features list in invoke.yaml"
+            f"{source} has no target column '{target}' (columns: {', '.join(names)}); "
+            "set project.target in invoke.yaml to the column to predict"
         )
     if len(frame.columns) < 2:
         raise UserError(f"{source} has only the target column; add at least one feature column")
-    for name in frame.columns:
-        column = frame[name]
-        if not pd.api.types.is_numeric_dtype(column):
-            example = column.dropna().iloc[0] if column.notna().any() else ""
-            raise UserError(
-                f"column '{name}' in {source} is not numeric (e.g. {example!r}); "
-                "encode it as numbers or drop it before training"
-            )
-        if column.isna().all():
-            raise UserError(f"column '{name}' in {source} has no values; fill it or drop it")
-    unlabeled = int(frame[target].isna().sum())
+    labels = frame[target]
+    if pd.api.types.is_float_dtype(labels) and np.isinf(labels).any():
+        row = int(np.flatnonzero(np.isinf(labels.to_numpy()))[0])
+        raise UserError(
+            f"target '{target}' in {source} has an infinite value ({labels.iloc[row]} in data row "
+            f"{row + 1}); fix or drop that row"
+        )
+    unlabeled = int(labels.isna().sum())
     if unlabeled:
         raise UserError(
             f"{unlabeled} row(s) in {source} have no '{target}' value; drop them or fill them in"
@@ -55,7 +61,36 @@ def validate_frame(
         )
 
 
-def split_xy(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Series]:
-    """Features as float64 (one schema for training and serving) and the target."""
-    features = frame.drop(columns=[target]).astype("float64")
-    return features, frame[target].astype("float64")
+def features_frame(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """The features of `schema`, in its order, typed as the model and its signature take them:
+    numbers as float64, booleans and categories as Python objects with NaN for a missing value."""
+    columns = {}
+    for feature in schema.features:
+        column = frame[feature.name]
+        if feature.kind == "numeric":
+            columns[feature.name] = pd.to_numeric(column, errors="coerce").astype("float64")
+        elif feature.kind == "boolean":
+            columns[feature.name] = column.map(_as_boolean, na_action="ignore").astype(object)
+        else:
+            columns[feature.name] = (
+                column.astype(object)
+                .where(column.notna(), np.nan)
+                .map(lambda value: value if isinstance(value, float) else str(value))
+            )
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def target_series(frame: pd.DataFrame, schema: Schema) -> pd.Series:
+    """The target: numbers for regression, the labels as they are for classification."""
+    target = frame[schema.target]
+    return target.astype("float64") if schema.task == "regression" else target
+
+
+def split_xy(frame: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, pd.Series]:
+    return features_frame(frame, schema), target_series(frame, schema)
+
+
+def _as_boolean(value: object) -> object:
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    return str(value).strip().lower() == "true"

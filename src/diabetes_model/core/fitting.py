@@ -9,7 +9,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from diabetes_model.core.schema import Schema
 from diabetes_model.errors import UserError
+
+# Train-set metrics (a check for overfitting) are computed on at most this many rows: on a large
+# table they cost a prediction pass over all of it and tell no more than a sample does.
+TRAIN_METRIC_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -17,54 +24,103 @@ class FitResult:
     pipeline: Any
     hyperparameters: dict[str, Any]
     metrics: dict[str, float]
+    # The primary metric of a trivial model (the mean, or the class shares) on the test rows.
+    baseline: float
     x_train: Any
     y_test: Any
     test_predictions: Any
-    train_predictions: Any
+    # Class probabilities of the test rows, a column per class (classification only).
+    test_proba: Any = None
+
+    @property
+    def classes(self) -> list[Any]:
+        return list(getattr(self.pipeline, "classes_", []))
 
 
 def fit_and_evaluate(
     frame: Any,
-    target: str,
+    schema: Schema,
     hyperparameters: Mapping[str, Any],
     test_size: float,
     random_state: int,
 ) -> FitResult:
-    """Split, fit and score; a bad split or hyperparameter value is a UserError."""
+    """Split (stratified for classes), fit and score; a bad split or hyperparameter is a UserError."""
     from sklearn.model_selection import train_test_split
     from sklearn.utils._param_validation import InvalidParameterError
 
     from diabetes_model.core.data import split_xy
-    from diabetes_model.core.metrics import regression_metrics
     from diabetes_model.core.model import DEFAULT_HYPERPARAMETERS, build_pipeline
 
     if not 0 < test_size < 1:
         raise UserError(f"--test-size must be between 0 and 1, got {test_size}")
-    features, labels = split_xy(frame, target)
-    x_train, x_test, y_train, y_test = train_test_split(
-        features, labels, test_size=test_size, random_state=random_state
-    )
-    pipeline = build_pipeline(hyperparameters, random_state)
+    features, labels = split_xy(frame, schema)
+    stratify = labels if schema.task == "classification" else None
+    try:
+        x_train, x_test, y_train, y_test = train_test_split(
+            features, labels, test_size=test_size, random_state=random_state, stratify=stratify
+        )
+    except ValueError as error:  # too few rows of a class for its share of the test split
+        raise UserError(f"cannot split the rows into train and test: {error}") from None
+    pipeline = build_pipeline(schema, hyperparameters, random_state)
     try:
         with cyclic_gc_while_fitting():
             pipeline.fit(x_train, y_train)
-    except InvalidParameterError as error:
+    except (InvalidParameterError, TypeError) as error:
         raise UserError(f"invalid hyperparameter: {error}; fix the flag or --param") from None
-    train_predictions = pipeline.predict(x_train)
-    test_predictions = pipeline.predict(x_test)
-    metrics = {
-        **regression_metrics(y_train.to_numpy(), train_predictions).as_dict("train"),
-        **regression_metrics(y_test.to_numpy(), test_predictions).as_dict("test"),
-    }
+    evaluate = _classification if schema.task == "classification" else _regression
+    metrics, baseline, predictions, proba = evaluate(
+        pipeline, x_train, y_train, x_test, y_test, random_state
+    )
     return FitResult(
         pipeline=pipeline,
         hyperparameters={**DEFAULT_HYPERPARAMETERS, **hyperparameters},
         metrics=metrics,
+        baseline=baseline,
         x_train=x_train,
         y_test=y_test.to_numpy(),
-        test_predictions=test_predictions,
-        train_predictions=train_predictions,
+        test_predictions=predictions,
+        test_proba=proba,
     )
+
+
+def _train_sample(x_train: Any, y_train: Any, random_state: int) -> tuple[Any, Any]:
+    if len(x_train) <= TRAIN_METRIC_ROWS:
+        return x_train, y_train
+    sample = x_train.sample(TRAIN_METRIC_ROWS, random_state=random_state)
+    return sample, y_train.loc[sample.index]
+
+
+def _regression(pipeline, x_train, y_train, x_test, y_test, random_state):
+    from diabetes_model.core.metrics import regression_metrics
+
+    x_seen, y_seen = _train_sample(x_train, y_train, random_state)
+    predictions = pipeline.predict(x_test)
+    metrics = {
+        **regression_metrics(y_seen.to_numpy(), pipeline.predict(x_seen)).as_dict("train"),
+        **regression_metrics(y_test.to_numpy(), predictions).as_dict("test"),
+    }
+    mean = np.full(len(y_test), float(y_train.mean()))
+    baseline = regression_metrics(y_test.to_numpy(), mean).rmse
+    return metrics, baseline, predictions, None
+
+
+def _classification(pipeline, x_train, y_train, x_test, y_test, random_state):
+    from diabetes_model.core.metrics import classification_metrics, prefixed, roc_auc
+
+    classes = list(pipeline.classes_)
+    x_seen, y_seen = _train_sample(x_train, y_train, random_state)
+    seen_proba = pipeline.predict_proba(x_seen)
+    proba = pipeline.predict_proba(x_test)
+    # Labels from the probabilities: one pass over the rows instead of two.
+    seen_predictions = pipeline.classes_[seen_proba.argmax(axis=1)]
+    predictions = pipeline.classes_[proba.argmax(axis=1)]
+    metrics = {
+        **prefixed(classification_metrics(y_seen, seen_predictions, seen_proba, classes), "train"),
+        **prefixed(classification_metrics(y_test, predictions, proba, classes), "test"),
+    }
+    shares = y_train.value_counts(normalize=True).reindex(classes).fillna(0.0).to_numpy()
+    baseline = roc_auc(y_test, np.tile(shares, (len(y_test), 1)), classes)
+    return metrics, baseline, predictions, proba
 
 
 @contextmanager

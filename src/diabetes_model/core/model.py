@@ -1,15 +1,26 @@
-"""Pure modelling core: hyperparameters and the scikit-learn pipeline."""
+"""Pure modelling core: hyperparameters and the scikit-learn pipeline for a table's schema."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sklearn.ensemble import HistGradientBoostingRegressor
+import numpy as np
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OrdinalEncoder
 
+from diabetes_model.core.schema import MAX_CATEGORIES, Schema
 from diabetes_model.errors import UserError
+
+ESTIMATORS = {
+    "regression": HistGradientBoostingRegressor,
+    "classification": HistGradientBoostingClassifier,
+}
+# Set from the table's schema, never by hand.
+MANAGED = ("categorical_features",)
 
 # Defaults tuned for a few hundred rows; every other estimator parameter is reachable with --param.
 # azureml/train.yml gives the named three the same values (tests/test_job_specs.py checks).
@@ -23,8 +34,11 @@ DEFAULT_HYPERPARAMETERS: dict[str, Any] = {
 NAMED_HYPERPARAMETERS = ("learning_rate", "max_iter", "max_depth")
 
 
-def known_hyperparameters() -> list[str]:
-    return sorted(HistGradientBoostingRegressor().get_params())
+def known_hyperparameters(task: str | None = None) -> list[str]:
+    """The estimator parameters --param may set: the task's, or either estimator's."""
+    tasks = [task] if task else list(ESTIMATORS)
+    names = {name for t in tasks for name in ESTIMATORS[t]().get_params()}
+    return sorted(names - set(MANAGED))
 
 
 def parse_value(text: str) -> Any:
@@ -65,13 +79,36 @@ def parse_param_pairs(pairs: Iterable[str]) -> dict[str, Any]:
     return params
 
 
-def build_pipeline(hyperparameters: Mapping[str, Any], random_state: int) -> Pipeline:
-    """Median imputation then gradient boosting; only scikit-learn classes, so the saved model
-    loads anywhere scikit-learn is installed, without this package."""
+def build_pipeline(
+    schema: Schema, hyperparameters: Mapping[str, Any], random_state: int
+) -> Pipeline:
+    """Gradient boosting for the schema's task, behind what its columns need: the median for a
+    missing number, and categories (booleans too) encoded inside the pipeline, so the saved model
+    loads anywhere scikit-learn is installed, without this package. A category unseen in training
+    is treated as a missing value, so it still gets a prediction."""
+    estimator = ESTIMATORS[schema.task]
+    wrong = sorted(set(hyperparameters) - set(known_hyperparameters(schema.task)))
+    if wrong:
+        raise UserError(
+            f"{', '.join(wrong)} is not a parameter of the {schema.task} model; drop the --param"
+        )
     params = {"random_state": random_state, **DEFAULT_HYPERPARAMETERS, **hyperparameters}
-    return Pipeline(
-        [
-            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-            ("model", HistGradientBoostingRegressor(**params)),
-        ]
+    numeric = schema.of_kind("numeric")
+    categorical = schema.of_kind("categorical", "boolean")
+    impute = SimpleImputer(strategy="median", keep_empty_features=True)
+    if not categorical:  # the same pipeline as a table of numbers has always had
+        return Pipeline([("impute", impute), ("model", estimator(**params))])
+    most = min(int(params.get("max_bins", MAX_CATEGORIES)), MAX_CATEGORIES)
+    encode = OrdinalEncoder(
+        handle_unknown="use_encoded_value",
+        unknown_value=np.nan,
+        encoded_missing_value=np.nan,
+        max_categories=most,
     )
+    columns = ColumnTransformer(
+        [("numeric", impute, numeric), ("categorical", encode, categorical)],
+        verbose_feature_names_out=False,
+    )
+    # The transformer puts the numeric columns first, then the categorical ones.
+    params["categorical_features"] = [False] * len(numeric) + [True] * len(categorical)
+    return Pipeline([("columns", columns), ("model", estimator(**params))])

@@ -9,32 +9,25 @@ from pathlib import Path
 from typing import Any
 
 from diabetes_model.errors import UserError, first_line
+from diabetes_model.settings import Settings
 
 
-def predict(
-    url: str,
-    file: Path | None,
-    data_path: Path,
-    target: str,
-    features: Sequence[str],
-    rows: int,
-    key: str = "",
-) -> str:
+def predict(url: str, file: Path | None, settings: Settings, rows: int, key: str = "") -> str:
     """`invoke predict`: send a request file, or rows of the training data; the predictions.
 
     `key` (an online endpoint's key, from the environment) goes in the Authorization header.
     """
-    from diabetes_model.dataset import load_dataset
+    from diabetes_model.tables import load_features
 
     if rows < 1:
         raise UserError(f"--rows {rows} must be at least 1")
     sample = None
     if file is None:
         try:
-            sample = load_dataset(data_path, target, features)[list(features)]
+            sample, _ = load_features(settings)
         except UserError as error:
             raise UserError(f"{error}; or send a request with --file") from None
-    body = request_body(file, sample, rows, target)
+    body = request_body(file, sample, rows, settings.target)
     return format_predictions(post(url, body, key=key))
 
 

@@ -34,7 +34,12 @@ GUID_SECRETS = ("AZURE_SUBSCRIPTION_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_ID")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 CODESPACES_FIX = "set the Codespaces secret (github.com/settings/codespaces) or export it"
 ML_FIX = "az extension add --name ml --yes"
-ENV_FIX = "conda env update --name diabetes-model --file environment.yml --prune"
+# environment.yml holds the runtime pins; the development tools come from pyproject's dev extra,
+# so a conda update (which would not install them) is followed by the project's own install.
+ENV_FIX = (
+    "conda env update --name diabetes-model --file environment.yml && "
+    "conda run --name diabetes-model python -m pip install -e '.[dev]'"
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,9 @@ class TrackingStore:
     display: str
     exists: bool = False
     writable: bool = True
+    # An SQLite store's state (tracking_store.store_state): ok, broken, outdated, newer.
+    problem: str = ""
+    fix: str = ""
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,17 @@ def pins_from_environment(document: Mapping[str, Any]) -> tuple[str | None, dict
                 if sep:
                     pins[canonical_name(name)] = version.strip()
     return python_pin, pins
+
+
+def pins_from_pyproject(document: Mapping[str, Any], extra: str = "dev") -> dict[str, str]:
+    """The exact `name==version` pins of an optional-dependency group of a parsed pyproject.toml."""
+    optional = (document.get("project") or {}).get("optional-dependencies") or {}
+    pins: dict[str, str] = {}
+    for spec in optional.get(extra) or []:
+        name, sep, version = str(spec).partition("==")
+        if sep:
+            pins[canonical_name(name)] = version.strip()
+    return pins
 
 
 def canonical_name(name: str) -> str:
@@ -131,7 +150,7 @@ def check_python(facts: Facts) -> Check:
     return Check(
         "Python environment",
         "ok",
-        f"Python {facts.python_version}; {len(facts.pins)} pins match environment.yml",
+        f"Python {facts.python_version}; {len(facts.pins)} pins match environment.yml and the dev extra",
     )
 
 
@@ -220,6 +239,8 @@ def check_tracking(store: TrackingStore) -> Check:
     if store.kind in {"sqlite", "file"}:
         if not store.writable:
             return Check(name, "FAIL", f"{store.display} is not writable", "fix its permissions")
+        if store.problem:
+            return Check(name, "FAIL", f"{store.display}: {store.problem}", store.fix)
         state = "exists" if store.exists else "created by the first invoke train"
         return Check(name, "ok", f"{store.display} ({state})")
     if store.kind == "azureml":

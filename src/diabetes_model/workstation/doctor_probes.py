@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import subprocess
+import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -26,6 +27,7 @@ from diabetes_model.workstation.doctor import (
     checks,
     failures,
     pins_from_environment,
+    pins_from_pyproject,
     render,
 )
 
@@ -93,11 +95,20 @@ def tracking_store(uri: str, root: Path) -> TrackingStore:
         display = str(path.relative_to(root))
     except ValueError:
         display = str(path)
+    problem, fix = "", ""
+    if kind == "sqlite":
+        from diabetes_model.tracking_store import store_state
+
+        state = store_state(path)
+        if state.kind not in ("ok", "missing"):
+            problem, fix = f"{state.kind}, {state.detail}", state.fix(path)
     return TrackingStore(
         kind,  # type: ignore[arg-type]
         display,
         exists=path.exists(),
         writable=os.access(existing if existing.is_dir() else existing.parent, os.W_OK),
+        problem=problem,
+        fix=fix,
     )
 
 
@@ -174,6 +185,10 @@ def gather(root: Path, environ: Mapping[str, str], tracking_uri: str, online: bo
     """Observe everything `doctor.checks` needs."""
     document = yaml.safe_load((root / "environment.yml").read_text()) or {}
     python_pin, pins = pins_from_environment(document)
+    # environment.yml holds the runtime pins; the development tools are pinned in the dev extra.
+    pyproject = root / "pyproject.toml"
+    if pyproject.exists():
+        pins |= pins_from_pyproject(tomllib.loads(pyproject.read_text(encoding="utf-8")))
     az_version = az_json("version")
     config_json = workspace_config(root)
     return Facts(

@@ -52,12 +52,19 @@ def ensure_data(project: Project, say: Say = print) -> Path:
     return path
 
 
-def load_data(project: Project, say: Say = print) -> Any:
-    """The training table, validated as training validates it (see ensure_data)."""
-    from diabetes_model.dataset import load_dataset
+def load_data(project: Project, say: Say = print) -> tuple[Any, Any]:
+    """The training table, validated as training validates it (see ensure_data), and its schema
+    (task, feature kinds, columns left out), which is also said, as `invoke train` says it."""
+    from diabetes_model.tables import load_training_table
 
+    settings = project.settings
     path = ensure_data(project, say)
-    return load_dataset(path, project.settings.target, project.settings.features)
+    frame, schema = load_training_table(
+        path, settings.target, settings.features, settings.ignore, settings.task
+    )
+    for line in schema.describe():
+        say(line)
+    return frame, schema
 
 
 def configured_workspace(project: Project, say: Say = print) -> Any | None:
@@ -75,9 +82,9 @@ def train_configuration(
     project: Project, hyperparameters: Mapping[str, Any], register: bool = True
 ) -> Any:
     """Train once, in this process, exactly as `invoke train` would; returns the TrainedRun."""
-    from diabetes_model import train
+    from diabetes_model import job_specs, train
 
-    config = train.spec_config(project, hyperparameters, register)
+    config = job_specs.training_config(project, hyperparameters, register)
     with warnings.catch_warnings():
         # MLflow's artifact progress bar imports tqdm.auto, which warns in a kernel without
         # ipywidgets (and then draws a text bar, which is all a notebook needs here).
