@@ -190,6 +190,8 @@ def test_an_unreadable_config_json_is_ignored(tmp_path):
 def test_a_broken_sqlite_store_is_seen_with_the_fix(tmp_path, content, state):
     import sqlite3
 
+    from diabetes_model.tracking_store import schema_revisions
+
     db = tmp_path / "mlruns" / "mlflow.db"
     db.parent.mkdir()
     if content is not None:
@@ -197,9 +199,8 @@ def test_a_broken_sqlite_store_is_seen_with_the_fix(tmp_path, content, state):
     else:  # what a Ctrl-C in the middle of MLflow's own migrations left behind
         with sqlite3.connect(db) as connection:
             connection.execute("CREATE TABLE alembic_version (version_num TEXT)")
-            connection.execute(
-                "INSERT INTO alembic_version VALUES ('451aebb31d03')"
-            )  # pragma: allowlist secret
+            older = sorted(schema_revisions()[1])[0]  # a revision this MLflow knows
+            connection.execute("INSERT INTO alembic_version VALUES (?)", (older,))
             connection.execute("CREATE TABLE _alembic_tmp_tags (x INTEGER)")
     store = doctor_probes.tracking_store(f"sqlite:///{db}", tmp_path)
     assert store.problem.startswith(state)
