@@ -294,3 +294,28 @@ def test_cycles_are_collected_while_fitting_and_a_pause_resumes_after(
         gc.enable() if enabled_before else gc.disable()
     assert seen_during_fit == [True]
     assert enabled_after is not paused_before
+
+
+def test_rows_split_beforehand_are_trained_and_scored_as_given_and_the_model_is_written_out(
+    tmp_path, diabetes_csv, isolated_mlflow
+):
+    """What a pipeline's train step does: prep split the rows; training writes its model out."""
+    import pandas as pd
+
+    frame = pd.read_csv(diabetes_csv)
+    frame.iloc[:300].to_parquet(tmp_path / "train.parquet")
+    frame.iloc[300:].to_parquet(tmp_path / "test.parquet")
+    config = train.TrainingConfig.from_argv(
+        ["--data", str(tmp_path / "train.parquet"), "--test-data", str(tmp_path / "test.parquet"),
+         "--max-iter", "20", "--no-register", "--model-output", str(tmp_path / "model")]
+    )  # fmt: skip
+    trained = train.train_and_log(config, isolated_mlflow)
+
+    assert (tmp_path / "model" / "MLmodel").is_file()
+    import mlflow
+
+    model = mlflow.pyfunc.load_model(str(tmp_path / "model"))
+    test = frame.iloc[300:]
+    features = test.drop(columns=["target"]).astype("float64")
+    rmse = float(((model.predict(features) - test["target"]) ** 2).mean() ** 0.5)
+    assert trained.metrics["test_rmse"] == pytest.approx(rmse)

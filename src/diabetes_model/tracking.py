@@ -7,6 +7,7 @@ import importlib.metadata
 import json
 import os
 import signal
+import shutil
 import socket
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -112,11 +113,13 @@ def log_training_run(
     figure_png: Path,
     data: TrainingData | None,
     registered_model_name: str | None,
+    model_output: Path | None = None,
 ) -> LoggedRun:
     """Log one finished training; register the model last, once everything else is logged.
 
     An interrupt (Ctrl-C, SIGTERM) ends the run KILLED, any other failure FAILED; neither
-    registers anything. `run_id` logs into a run that exists already (a sweep trial).
+    registers anything. `run_id` logs into a run that exists already (a sweep trial);
+    `model_output` (a pipeline step's output folder) receives the MLflow model folder too.
     """
     import mlflow
 
@@ -131,15 +134,18 @@ def log_training_run(
         # through MLflow 3's logged-models API, which Azure ML's MLflow server does not implement
         # (it answers 404), while run artifacts and `runs:/` registration work there and here alike.
         with tempfile.TemporaryDirectory() as folder:
+            saved = Path(folder, MODEL_ARTIFACT_PATH)
             mlflow.sklearn.save_model(
                 pipeline,
-                Path(folder, MODEL_ARTIFACT_PATH),
+                saved,
                 signature=signature,
                 input_example=input_example,
                 pip_requirements=pinned_requirements(),
                 skops_trusted_types=SKOPS_TRUSTED_TYPES,
             )
-            mlflow.log_artifacts(str(Path(folder, MODEL_ARTIFACT_PATH)), MODEL_ARTIFACT_PATH)
+            mlflow.log_artifacts(str(saved), MODEL_ARTIFACT_PATH)
+            if model_output is not None:
+                shutil.copytree(saved, model_output, dirs_exist_ok=True)
         model_uri = f"runs:/{run.info.run_id}/{MODEL_ARTIFACT_PATH}"
         version = None
         if registered_model_name:

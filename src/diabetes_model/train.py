@@ -43,6 +43,11 @@ class TrainingConfig:
     register: bool = True
     # Register even a model that does no better than a trivial baseline.
     register_anyway: bool = False
+    # The test rows, when a pipeline's prep step has split the table already: `data` is then
+    # the training rows, and nothing is split here.
+    test_data: Path | None = None
+    # Also write the MLflow model folder here (a pipeline step's output), besides logging it.
+    model_output: Path | None = None
 
     @classmethod
     def from_settings(
@@ -93,6 +98,8 @@ class TrainingConfig:
             },
             register=not args.no_register,
             register_anyway=args.register_anyway,
+            test_data=args.test_data,
+            model_output=args.model_output,
         )
 
 
@@ -123,6 +130,8 @@ def _parser() -> argparse.ArgumentParser:
         help="register even a model no better than the trivial baseline",
     )
     add("--test-size", type=float, default=DEFAULTS.test_size, help="test fraction")
+    add("--test-data", type=Path, help="test rows already split off (--data: the training rows)")
+    add("--model-output", type=Path, help="also write the MLflow model folder here")
     add("--random-state", type=int, default=DEFAULTS.random_state, help="seed")
     add("--learning-rate", type=float, help="boosting learning rate")
     add("--max-iter", type=int, help="number of boosting iterations")
@@ -168,8 +177,11 @@ def train_and_log(
     frame, schema = load_training_table(
         config.data, config.target, config.features, config.ignore, config.task
     )
+    test_frame = None
+    if config.test_data is not None:
+        test_frame, _ = load_training_table(config.test_data, config.target, schema.names)
     result = fit_and_evaluate(
-        frame, schema, config.hyperparameters, config.test_size, config.random_state
+        frame, schema, config.hyperparameters, config.test_size, config.random_state, test_frame
     )
     lineage = collect_lineage(config.data, len(frame))
     refused = _baseline_refusal(schema, result) if not config.register_anyway else ""
@@ -197,6 +209,7 @@ def train_and_log(
                 columns=len(frame.columns),
             ),
             registered_model_name=config.model_name if config.register and not refused else None,
+            model_output=config.model_output,
         )
     return TrainedRun(
         run_id=logged.run_id,

@@ -37,30 +37,42 @@ class FitResult:
         return list(getattr(self.pipeline, "classes_", []))
 
 
+def split_rows(frame: Any, schema: Schema, test_size: float, random_state: int) -> tuple[Any, Any]:
+    """The train and test rows (stratified by class for classification); one line if a class is
+    too small for its share of the test rows."""
+    from sklearn.model_selection import train_test_split
+
+    if not 0 < test_size < 1:
+        raise UserError(f"--test-size must be between 0 and 1, got {test_size}")
+    stratify = frame[schema.target] if schema.task == "classification" else None
+    try:
+        return train_test_split(
+            frame, test_size=test_size, random_state=random_state, stratify=stratify
+        )
+    except ValueError as error:
+        raise UserError(f"cannot split the rows into train and test: {error}") from None
+
+
 def fit_and_evaluate(
     frame: Any,
     schema: Schema,
     hyperparameters: Mapping[str, Any],
     test_size: float,
     random_state: int,
+    test_frame: Any = None,
 ) -> FitResult:
-    """Split (stratified for classes), fit and score; a bad split or hyperparameter is a UserError."""
-    from sklearn.model_selection import train_test_split
+    """Split (stratified for classes), fit and score; a bad split or hyperparameter is a
+    UserError. With `test_frame` (a pipeline's prep step split the rows) `frame` is the training
+    rows and nothing is split here."""
     from sklearn.utils._param_validation import InvalidParameterError
 
     from diabetes_model.core.data import split_xy
     from diabetes_model.core.model import DEFAULT_HYPERPARAMETERS, build_pipeline
 
-    if not 0 < test_size < 1:
-        raise UserError(f"--test-size must be between 0 and 1, got {test_size}")
-    features, labels = split_xy(frame, schema)
-    stratify = labels if schema.task == "classification" else None
-    try:
-        x_train, x_test, y_train, y_test = train_test_split(
-            features, labels, test_size=test_size, random_state=random_state, stratify=stratify
-        )
-    except ValueError as error:  # too few rows of a class for its share of the test split
-        raise UserError(f"cannot split the rows into train and test: {error}") from None
+    if test_frame is None:
+        frame, test_frame = split_rows(frame, schema, test_size, random_state)
+    x_train, y_train = split_xy(frame, schema)
+    x_test, y_test = split_xy(test_frame, schema)
     pipeline = build_pipeline(schema, hyperparameters, random_state)
     try:
         with cyclic_gc_while_fitting():
