@@ -153,3 +153,21 @@ def test_monitor_without_anyone_to_alert_is_refused_before_anything_happens(tmp_
 def test_unknown_deploy_settings_are_refused():
     with pytest.raises(UserError, match=r"unknown setting.*endpoint"):
         DeploySettings.from_config({"endpoint": "x"})
+
+
+def test_the_monitor_follows_the_tables_task_target_and_column_types(tmp_path):
+    from sklearn.datasets import load_iris
+
+    frame = load_iris(as_frame=True).frame.rename(columns={"target": "species"})
+    frame.to_csv(tmp_path / "iris.csv", index=False)
+    settings = {"data_path": str(tmp_path / "iris.csv"), "target": "species", "features": []}
+    project = make_project(tmp_path, project=settings, azure={"notify_emails": ["a@example.org"]})
+    deploy.deploy(project, deploy.Request(monitor=True), dry_run=True, say=lambda line: None)
+
+    written = load_schedule(tmp_path / "outputs" / "deploy" / "monitor.yml").create_monitor
+    assert written.monitoring_target.ml_task == "classification"
+    signal = written.monitoring_signals["input_drift"]
+    assert signal.reference_data.data_column_names["target_column"] == "species"
+    thresholds = signal.metric_thresholds
+    assert thresholds.numerical.population_stability_index == 0.2
+    assert thresholds.categorical.population_stability_index == 0.2

@@ -109,6 +109,12 @@ def test_train_dry_run_writes_the_resolved_job_and_contacts_nothing(
     assert cloud.requests == []
     job = load_job(source=tmp_path / "outputs" / "train-job.yml")
     assert job.inputs["max_iter"]._data == 50
+    inputs = {name: getattr(value, "_data", value) for name, value in job.inputs.items()}
+    # The task and the columns reach the job as the project's settings give them.
+    assert inputs["task"] == "auto"
+    assert inputs["features"] == "age,sex,bmi,bp,s1,s2,s3,s4,s5,s6"
+    assert inputs["ignore"] == "none"
+    assert "--features ${{inputs.features}}" in job.command
     assert "nothing was submitted" in capsys.readouterr().out
 
 

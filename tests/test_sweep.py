@@ -64,3 +64,36 @@ def test_a_negative_trial_count_is_refused_before_any_run_exists(tmp_path, isola
     with pytest.raises(UserError, match=r"--trials -1 must be at least 1"):
         run_sweep(make_project(tmp_path), trials=-1, say=lambda line: None)
     assert MlflowClient(isolated_mlflow).search_experiments(filter_string="name = 'diabetes'") == []
+
+
+@pytest.fixture
+def classification_project(tmp_path):
+    from projects import make_project
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame.rename(columns={"target": "label"})
+    frame.to_csv(tmp_path / "cancer.csv", index=False)
+    settings = {"data_path": str(tmp_path / "cancer.csv"), "target": "label", "features": []}
+    return make_project(tmp_path, project=settings)
+
+
+def test_a_classification_sweep_maximizes_roc_auc_locally_and_remotely(
+    classification_project, isolated_mlflow, tmp_path
+):
+    from azure.ai.ml import load_job
+
+    from diabetes_model.azure import jobs
+    from diabetes_model.sweep import run_sweep
+
+    said: list[str] = []
+    best = run_sweep(classification_project, trials=2, say=said.append)
+    assert all("test_roc_auc" in line for line in said if line.startswith("trial "))
+    scores = [float(line.rsplit(" ", 1)[1]) for line in said if line.startswith("trial ")]
+    assert best.metric == pytest.approx(max(scores), abs=1e-3)
+
+    submission = jobs.Submission(classification_project.specs.sweep)
+    jobs.submit(classification_project, submission, dry_run=True, say=said.append)
+    sweep = load_job(source=tmp_path / "outputs" / "azureml" / "sweep-job.yml")
+    assert (sweep.objective.primary_metric, sweep.objective.goal) == ("test_roc_auc", "maximize")
+    inputs = {name: getattr(value, "_data", value) for name, value in sweep.inputs.items()}
+    assert (inputs["target"], inputs["features"], inputs["task"]) == ("label", "all", "auto")

@@ -77,6 +77,22 @@ class SweepPlan:
     inputs: dict[str, Any]
 
 
+def objective(project: Project) -> tuple[str, str]:
+    """What a sweep optimizes: the task's primary metric on the test rows (test_rmse minimized for
+    regression, test_roc_auc maximized for classification), the task read from the data as
+    training reads it. azureml/sweep.yml's objective is the regression one; a classification
+    table's sweeps, local and remote, use this instead."""
+    from diabetes_model.core.metrics import PRIMARY
+    from diabetes_model.tables import load_training_table
+
+    settings = project.settings
+    _, schema = load_training_table(
+        project.data_path, settings.target, settings.features, settings.ignore, settings.task
+    )
+    metric, goal = PRIMARY[schema.task]
+    return f"test_{metric}", goal
+
+
 def plan_sweep(project: Project, trials: int = 0, say: Say = print) -> SweepPlan:
     """Read and check the sweep spec, and draw the trials."""
     from diabetes_model.job_specs import check_command
@@ -93,10 +109,10 @@ def plan_sweep(project: Project, trials: int = 0, say: Say = print) -> SweepPlan
     declared = job_specs.job_inputs(spec)
     values = job_specs.project_inputs(project.settings)
     job_specs.check_inputs(spec_path, declared, values)
-    objective = spec["objective"]
+    metric, goal = objective(project)
     plan = SweepPlan(
-        metric=objective["primary_metric"],
-        goal=objective["goal"],
+        metric=metric,
+        goal=goal,
         trials=sample_trials(spec["search_space"], count, seed),
         command=spec["trial"]["command"],
         inputs={**declared, **values, "data": str(project.data_path)},

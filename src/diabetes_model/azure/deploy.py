@@ -114,9 +114,7 @@ def _roll_out(
     say(f"traffic now: {rollout.describe_traffic(traffic)}")
     say(f"scoring URI: {endpoint.scoring_uri}")
     if request.monitor:
-        monitor.apply_monitor(
-            client, project.specs, project.data_path, endpoint.name, slot, emails, say
-        )
+        monitor.apply_monitor(client, project, endpoint.name, slot, emails, say)
     return traffic
 
 

@@ -47,7 +47,8 @@ def write_plan(project: Project, request: Request, say: Say) -> dict[str, int]:
     if request.monitor:
         emails = monitor.alert_emails(project.azure)
         latest = f"azureml:{monitor.reference_name(specs)}@latest"
-        schedule = monitor.monitor_schedule(specs, name, slot, latest, emails)
+        target, task = monitor.target_and_task(project)
+        schedule = monitor.monitor_schedule(specs, name, slot, latest, emails, target, task)
         written.append(dump(schedule, out / "monitor.yml", specs.monitor))
     traffic = rollout.new_traffic(slot, request.traffic, set(rollout.SLOTS))
     say(f"would deploy {model_name}:{version} to {slot} on endpoint {name}")

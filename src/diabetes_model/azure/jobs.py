@@ -64,6 +64,11 @@ def resolve_spec(
     job_specs.check_inputs(spec_path, inputs, values)
     inputs.update(values)
     resolved["experiment_name"] = project.settings.experiment_name
+    if resolved.get("type") == "sweep":  # the task's metric: test_roc_auc for classification
+        from diabetes_model.sweep import objective
+
+        metric, goal = objective(project)
+        resolved["objective"] = {"primary_metric": metric, "goal": goal}
     if submission.job_name:
         resolved["name"] = submission.job_name
     if submission.compute:

@@ -14,7 +14,7 @@ from diabetes_model.azure.settings import AzureSettings
 from diabetes_model.console import Say
 from diabetes_model.errors import UserError
 from diabetes_model.job_specs import load_spec
-from diabetes_model.project import Specs
+from diabetes_model.project import Project, Specs
 
 MLTABLE = """\
 $schema: https://azuremlschemas.azureedge.net/latest/MLTable.schema.json
@@ -48,37 +48,62 @@ def reference_csv(path: Path | None) -> Path:
     return path
 
 
+def target_and_task(project: Project) -> tuple[str, str]:
+    """The target column and the task the monitor is told about (its `ml_task`), as training
+    reads them from the data; without the data, the task setting (auto counts as regression)."""
+    settings = project.settings
+    if project.data_path.is_file():
+        from diabetes_model.tables import load_training_table
+
+        _, schema = load_training_table(
+            project.data_path, settings.target, settings.features, settings.ignore, settings.task
+        )
+        return schema.target, schema.task
+    return settings.target, "classification" if settings.task == "classification" else "regression"
+
+
 def apply_monitor(
     client: Any,
-    specs: Specs,
-    training_csv: Path,
+    project: Project,
     endpoint: str,
     slot: str,
     emails: Sequence[str],
     say: Say,
 ) -> None:
     """Create or update the monitor schedule on the slot that just took traffic."""
-    reference = ensure_reference(client, specs, training_csv, say)
-    schedule = monitor_schedule(specs, endpoint, slot, reference, emails)
+    specs = project.specs
+    reference = ensure_reference(client, specs, project.data_path, say)
+    target, task = target_and_task(project)
+    schedule = monitor_schedule(specs, endpoint, slot, reference, emails, target, task)
     client.schedules.begin_create_or_update(schedule).result()
     say(f"monitor {schedule.name}: {slot} against {reference}, alerts to {', '.join(emails)}")
 
 
 def monitor_schedule(
-    specs: Specs, endpoint: str, slot: str, reference: str, emails: Sequence[str]
+    specs: Specs,
+    endpoint: str,
+    slot: str,
+    reference: str,
+    emails: Sequence[str],
+    target: str = "target",
+    task: str = "regression",
 ) -> Any:
-    """The monitor spec with its target deployment, alert addresses and reference data set."""
+    """The monitor spec with its target deployment, alert addresses, reference data, and the
+    table's target column and task (the spec's thresholds cover numeric and categorical
+    features alike)."""
     # `az ml schedule create` loads schedules with this function; azure.ai.ml does not re-export it.
     from azure.ai.ml.entities._load_functions import load_schedule
 
     prefix = "create_monitor."
-    signal = f"{prefix}monitoring_signals.input_drift.reference_data.input_data.path"
+    reference_data = f"{prefix}monitoring_signals.input_drift.reference_data"
     return load_schedule(
         specs.monitor,
         params_override=[
             {f"{prefix}monitoring_target.endpoint_deployment_id": f"azureml:{endpoint}:{slot}"},
+            {f"{prefix}monitoring_target.ml_task": task},
             {f"{prefix}alert_notification.emails": list(emails)},
-            {signal: reference},
+            {f"{reference_data}.input_data.path": reference},
+            {f"{reference_data}.data_column_names.target_column": target},
         ],
     )
 
