@@ -433,7 +433,8 @@ def predict(c: Context, url: str = "http://127.0.0.1:5001/score", file: str = ""
     help={
         "last": "judge only the last N scored rows (default: every row in the log)",
         "psi_threshold": "a feature drifts above this population stability index",
-        "ks_alpha": "Kolmogorov-Smirnov significance level, shared by all features",
+        "alpha": "significance level of the KS (numbers) and chi-squared (categories) tests, "
+        "shared by all features",
         "min_rows": "refuse to judge fewer scored rows than this",
         "log": "input log to read (default: the one `invoke serve` writes)",
         "output": "folder for drift.md, drift.json and drift.png",
@@ -443,27 +444,27 @@ def drift(
     c: Context,
     last: int = 0,
     psi_threshold: float = 0.2,
-    ks_alpha: float = 0.01,
+    alpha: float = 0.01,
     min_rows: int = 30,
     log: str = "",
     output: str = "outputs/drift",
 ):
     """serving · Compare recent scored inputs with the training data; exit 1 on drift."""
-    from diabetes_model.drift import run_drift
+    from diabetes_model import drift as drifting
     from diabetes_model.serving.serve import INPUT_LOG
 
     settings = _project(c).settings
+    input_log = ROOT / (log or INPUT_LOG)
+    current = _checked(drifting.logged_inputs, input_log, last or None)
     run = _checked(
-        run_drift,
-        data_path=Path(settings.data_path),
-        target=settings.target,
-        features=settings.features,
-        input_log=ROOT / (log or INPUT_LOG),
+        drifting.run_drift,
+        settings=settings,
+        current=current,
+        source=str(input_log),
         report_dir=ROOT / output,
-        last=last or None,
         min_rows=min_rows,
         psi_threshold=psi_threshold,
-        ks_alpha=ks_alpha,
+        alpha=alpha,
     )
     print(run.summary)
     if run.result.drifted:

@@ -60,7 +60,7 @@ def test_compare_flags_only_the_shifted_feature():
     result = compare(frame(0.0, seed=1), frame(1.0, seed=2), ["age", "bmi"])
     assert result.drifted == ["bmi"]
     bmi = result.features[1]
-    assert bmi.psi > 0.2 and bmi.ks_pvalue < 1e-6 and bmi.current_rows == 600
+    assert bmi.psi > 0.2 and bmi.pvalue < 1e-6 and bmi.test == "KS" and bmi.current_rows == 600
 
 
 def test_compare_flags_nothing_between_samples_of_one_distribution():
@@ -73,15 +73,13 @@ def test_a_high_psi_from_a_small_sample_alone_is_not_drift():
     reference = pd.DataFrame({"x": normal(442, seed=1)})
     small = pd.DataFrame({"x": normal(40, seed=3)})
     (result,) = compare(reference, small, ["x"]).features
-    assert result.psi > 0.2 and result.ks_pvalue > 0.1
+    assert result.psi > 0.2 and result.pvalue > 0.1
     assert not result.drifted
 
 
 def test_a_stricter_threshold_flags_a_smaller_shift():
     reference, current = frame(0.0, seed=1), frame(0.3, seed=2)
-    assert (
-        "bmi" not in compare(reference, current, ["bmi"], psi_threshold=0.5, ks_alpha=1e-12).drifted
-    )
+    assert "bmi" not in compare(reference, current, ["bmi"], psi_threshold=0.5, alpha=1e-12).drifted
     assert "bmi" in compare(reference, current, ["bmi"], psi_threshold=0.05).drifted
 
 
@@ -93,3 +91,31 @@ def test_compare_reports_plain_data_for_json():
 def test_compare_refuses_features_it_does_not_have():
     with pytest.raises(ValueError, match="features missing from the data: s6"):
         compare(frame(0.0, 1), frame(0.0, 2), ["bmi", "s6"])
+
+
+def test_a_category_whose_shares_move_drifts_and_its_new_categories_are_named():
+    reference = pd.DataFrame({"island": ["Biscoe", "Dream", "Torgersen"] * 200})
+    current = pd.DataFrame({"island": ["Biscoe"] * 150 + ["Atlantis"] * 40 + [None] * 10})
+    (island,) = compare(reference, current, ["island"], categorical=["island"]).features
+    assert (island.kind, island.test) == ("categorical", "chi-squared")
+    assert island.drifted and island.pvalue < 1e-6
+    assert island.new_categories == ("Atlantis",)
+    assert island.current_rows == 190  # a missing value is not a category
+
+
+def test_categories_drawn_like_the_training_data_do_not_drift():
+    rng = np.random.default_rng(0)
+    values = np.array(["a", "b", "c"])
+    reference = pd.DataFrame({"c": rng.choice(values, 900, p=[0.5, 0.3, 0.2])})
+    current = pd.DataFrame({"c": rng.choice(values, 300, p=[0.5, 0.3, 0.2])})
+    (feature,) = compare(reference, current, ["c"], categorical=["c"]).features
+    assert not feature.drifted and feature.psi < 0.05 and feature.new_categories == ()
+
+
+def test_category_psi_matches_the_formula_on_a_hand_computed_case():
+    from diabetes_model.core.drift import category_psi
+
+    value, (ref_counts, cur_counts) = category_psi(["a", "a", "b", "b"], ["a", "b", "b", "b"])
+    expected = (0.25 - 0.5) * math.log(0.25 / 0.5) + (0.75 - 0.5) * math.log(0.75 / 0.5)
+    assert value == pytest.approx(expected, abs=1e-3)  # the empty "new" bucket adds ~1e-4
+    assert (list(ref_counts), list(cur_counts)) == ([2, 2, 0], [1, 3, 0])

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from diabetes_model.core.drift import KS_ALPHA, PSI_THRESHOLD
-from diabetes_model.drift import run_drift
+from diabetes_model.core.drift import ALPHA, PSI_THRESHOLD
+from diabetes_model.drift import logged_inputs, run_drift
+from diabetes_model.settings import Settings
 from diabetes_model.errors import UserError
 from diabetes_model.serving.input_log import RollingJsonl
 
@@ -22,17 +24,17 @@ def log_rows(path, frame: pd.DataFrame) -> None:
     )
 
 
-def drift(diabetes_csv, tmp_path, **overrides):
-    arguments = {
-        "data_path": diabetes_csv,
-        "target": "target",
-        "features": FEATURES,
-        "input_log": tmp_path / "inputs.jsonl",
-        "report_dir": tmp_path / "report",
-        "psi_threshold": PSI_THRESHOLD,
-        "ks_alpha": KS_ALPHA,
-    } | overrides
-    return run_drift(**arguments)
+def drift(data, tmp_path, last=None, **settings):
+    """`invoke drift` on the log under tmp_path against the training table `data`."""
+    log = tmp_path / "inputs.jsonl"
+    return run_drift(
+        settings=Settings(data_path=str(data), features=tuple(FEATURES), **settings),
+        current=logged_inputs(log, last),
+        source=str(log),
+        report_dir=tmp_path / "report",
+        psi_threshold=PSI_THRESHOLD,
+        alpha=ALPHA,
+    )
 
 
 def test_inputs_like_the_training_data_show_no_drift(diabetes_csv, tmp_path):
@@ -83,3 +85,47 @@ def test_a_log_from_another_model_is_refused(diabetes_csv, tmp_path):
     log_rows(tmp_path / "inputs.jsonl", pd.DataFrame({"height": [1.0] * 40}))
     with pytest.raises(UserError, match="no values for age"):
         drift(diabetes_csv, tmp_path)
+
+
+def test_numbers_no_float_can_hold_and_lines_that_are_not_utf8_do_not_stop_it(
+    diabetes_csv, tmp_path
+):
+    training = pd.read_csv(diabetes_csv)
+    log_rows(tmp_path / "inputs.jsonl", training[FEATURES].sample(60, random_state=1))
+    with (tmp_path / "inputs.jsonl").open("ab") as log:
+        log.write(b'{"inputs": {"age": 1e999, "sex": 1, "bmi": 25}}\n')  # json reads inf
+        log.write(b'{"inputs": {"age": "\xff\xfe"}}\n')  # not UTF-8
+    run = drift(diabetes_csv, tmp_path)
+    assert run.current_rows == 61  # the infinite age counts as a missing value
+    assert run.result.drifted == []
+
+
+def test_a_table_with_categories_drifts_on_a_category_and_names_the_new_one(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 400
+    table = pd.DataFrame(
+        {
+            "island": rng.choice(["Biscoe", "Dream", "Torgersen"], n),
+            "mass": rng.normal(4000, 400, n),
+            "male": rng.choice([True, False], n),
+            "species": rng.choice(["Adelie", "Gentoo"], n),
+        }
+    )
+    data = tmp_path / "penguins.csv"
+    table.to_csv(data, index=False)
+    recent = table.drop(columns=["species"]).sample(120, random_state=2)
+    recent["island"] = ["Atlantis"] * 60 + ["Biscoe"] * 60
+    log_rows(tmp_path / "inputs.jsonl", recent)
+    settings = {"target": "species"}
+    run = run_drift(
+        settings=Settings(data_path=str(data), **settings),
+        current=logged_inputs(tmp_path / "inputs.jsonl"),
+        source="log",
+        report_dir=tmp_path / "report",
+        psi_threshold=PSI_THRESHOLD,
+        alpha=ALPHA,
+    )
+    assert run.result.drifted == ["island"]
+    markdown = (tmp_path / "report" / "drift.md").read_text()
+    assert "| island | categorical |" in markdown and "Atlantis" in markdown
+    assert "| male | categorical |" in markdown and "| mass | numeric |" in markdown

@@ -226,7 +226,7 @@ def test_drift_defaults_are_the_drift_module_defaults():
         name: p.default for name, p in inspect.signature(tasks.drift.body).parameters.items()
     }
     assert defaults["psi_threshold"] == drift.PSI_THRESHOLD
-    assert defaults["ks_alpha"] == drift.KS_ALPHA
+    assert defaults["alpha"] == drift.ALPHA
 
 
 def test_every_serving_task_documents_every_flag():

@@ -1,7 +1,8 @@
 """`invoke drift`: compare recently scored inputs with the training data; write a report and a plot.
 
 Reads the serving input log (`outputs/serving/inputs.jsonl` and its rolled-over files) and the
-training CSV, runs `core.drift.compare`, and writes `drift.md`, `drift.json` and `drift.png` together.
+training table, runs `core.drift.compare` over every feature the model takes (numbers, categories
+and booleans alike), and writes `drift.md`, `drift.json` and `drift.png` together.
 """
 
 from __future__ import annotations
@@ -9,16 +10,18 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from diabetes_model.core.drift import DriftResult, compare
+from diabetes_model.core.schema import Schema
 from diabetes_model.errors import UserError
 from diabetes_model.serving.input_log import RollingJsonl, read_records
+from diabetes_model.settings import Settings
 
 DEFAULT_MIN_ROWS = 30
 REPORT_FILES = ("drift.md", "drift.json", "drift.png")
@@ -44,10 +47,11 @@ class DriftRun:
         return f"no drift over {self.current_rows} recent rows; see {where}"
 
 
-def recent_inputs(
-    input_log: Path, features: Sequence[str], last: int | None = None
-) -> pd.DataFrame:
-    """The feature values of the last `last` scored rows (all of them when None), oldest first."""
+def logged_inputs(input_log: Path, last: int | None = None) -> pd.DataFrame:
+    """The inputs of the last `last` scored rows of the local log (all when None), oldest first.
+    Lines that cannot be read (cut off, not UTF-8) are skipped."""
+    if last is not None and last < 1:
+        raise UserError(f"--last {last} must be at least 1")
     log = RollingJsonl(input_log)
     rows = [r["inputs"] for r in read_records(log) if isinstance(r.get("inputs"), dict)]
     if not rows:
@@ -55,47 +59,60 @@ def recent_inputs(
             f"no scored inputs in {input_log}: run `invoke serve`, send requests "
             "(`invoke predict`), then run `invoke drift` again"
         )
-    frame = pd.DataFrame(rows[-last:] if last else rows)
-    missing = [f for f in features if f not in frame.columns]
+    return pd.DataFrame(rows[-last:] if last else rows)
+
+
+def as_features(current: pd.DataFrame, schema: Schema, source: str) -> pd.DataFrame:
+    """The recent rows' features, typed as in training: numbers as floats (a value that is no
+    finite number, such as 1e999, as missing), categories and booleans as they came."""
+    missing = [name for name in schema.names if name not in current.columns]
     if missing:
         raise UserError(
-            f"{input_log} has no values for {', '.join(missing)}: it was written by another model; "
+            f"{source} has no values for {', '.join(missing)}: it was written by another model; "
             "move it aside and score requests with the current one"
         )
-    return frame[list(features)].apply(pd.to_numeric, errors="coerce")
+    columns = {}
+    for feature in schema.features:
+        column = current[feature.name]
+        if feature.kind == "numeric":
+            numbers = pd.to_numeric(column, errors="coerce").astype(float)
+            columns[feature.name] = numbers.where(np.isfinite(numbers))
+        else:
+            columns[feature.name] = column.astype(object)
+    return pd.DataFrame(columns, index=current.index)
 
 
 def run_drift(
     *,
-    data_path: Path,
-    target: str,
-    features: Sequence[str],
-    input_log: Path,
+    settings: Settings,
+    current: pd.DataFrame,
+    source: str,
     report_dir: Path,
-    last: int | None = None,
     min_rows: int = DEFAULT_MIN_ROWS,
     psi_threshold: float,
-    ks_alpha: float,
+    alpha: float,
 ) -> DriftRun:
-    """Compare, then write the report; refuses to judge fewer than `min_rows` recent rows."""
-    if last is not None and last < 1:
-        raise UserError(f"--last {last} must be at least 1")
-    from diabetes_model.tables import load_training_table
+    """Compare the recent rows (`current`, read from `source`) with the training data, then
+    write the report; refuses to judge fewer than `min_rows` rows."""
+    from diabetes_model.tables import load_features
 
-    reference, schema = load_training_table(data_path, target, tuple(features))
-    features = schema.of_kind("numeric")
-    current = recent_inputs(input_log, features, last)
-    if len(current) < min_rows:
+    reference, schema = load_features(settings)
+    recent = as_features(current, schema, source)
+    if len(recent) < min_rows:
         raise UserError(
-            f"only {len(current)} scored rows in {input_log}; drift needs at least {min_rows}: "
+            f"only {len(recent)} scored rows in {source}; drift needs at least {min_rows}: "
             "send more requests or lower --min-rows"
         )
     try:
-        result = compare(reference, current, features, psi_threshold, ks_alpha)
+        result = compare(
+            reference, recent, schema.names, psi_threshold, alpha,
+            categorical=schema.of_kind("categorical", "boolean"),
+        )  # fmt: skip
     except ValueError as error:
         raise UserError(f"cannot compare: {error}") from None
-    write_report(result, reference, current, report_dir, sources=(data_path, input_log))
-    return DriftRun(result, len(current), report_dir)
+    sources = (settings.data_path, source)
+    write_report(result, reference, recent, report_dir, sources=sources)
+    return DriftRun(result, len(recent), report_dir)
 
 
 def write_report(
@@ -103,7 +120,7 @@ def write_report(
     reference: pd.DataFrame,
     current: pd.DataFrame,
     report_dir: Path,
-    sources: tuple[Path, Path],
+    sources: tuple[str, str],
 ) -> None:
     """drift.md, drift.json and drift.png, written beside each other and swapped in together."""
     report_dir.mkdir(parents=True, exist_ok=True)
@@ -113,13 +130,14 @@ def write_report(
         data = {"created": created, "reference": str(sources[0]), "current": str(sources[1])}
         data |= {"current_rows": len(current), **result.to_dict()}
         (staged / "drift.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        (staged / "drift.md").write_text(_markdown(result, data), encoding="utf-8")
+        (staged / "drift.md").write_text(markdown(result, data), encoding="utf-8")
         _plot(result, reference, current).savefig(staged / "drift.png", dpi=100)
         for name in REPORT_FILES:
             os.replace(staged / name, report_dir / name)
 
 
-def _markdown(result: DriftResult, data: dict) -> str:
+def markdown(result: DriftResult, data: dict) -> str:
+    """The report as Markdown: the verdict, the rule, a table row per feature."""
     verdict = f"**Drift** in {', '.join(result.drifted)}" if result.drifted else "**No drift**"
     lines = [
         "# Input drift",
@@ -127,15 +145,18 @@ def _markdown(result: DriftResult, data: dict) -> str:
         f"{verdict}: {data['current_rows']} recent scored rows ({data['current']}) against the "
         f"training data ({data['reference']}), {data['created']}.",
         "",
-        f"A feature drifts when its PSI > {result.psi_threshold} and its KS p-value < "
-        f"{result.ks_alpha} / {len(result.features)} features.",
+        f"A feature drifts when its PSI > {result.psi_threshold} and its test's p-value < "
+        f"{result.alpha} / {len(result.features)} features (KS for numbers, chi-squared for "
+        "categories).",
         "",
-        "| feature | PSI | KS statistic | KS p-value | training rows | recent rows | drift |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| feature | kind | PSI | test | statistic | p-value | training rows | recent rows "
+        "| drift | new categories |",
+        "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     lines += [
-        f"| {f.feature} | {f.psi:.3f} | {f.ks_statistic:.3f} | {f.ks_pvalue:.2g} | "
-        f"{f.reference_rows} | {f.current_rows} | {'yes' if f.drifted else ''} |"
+        f"| {f.feature} | {f.kind} | {f.psi:.3f} | {f.test} | {f.statistic:.3f} | "
+        f"{f.pvalue:.2g} | {f.reference_rows} | {f.current_rows} | "
+        f"{'yes' if f.drifted else ''} | {', '.join(f.new_categories[:5])} |"
         for f in result.features
     ]
     return "\n".join([*lines, "", "![distributions](drift.png)", ""])
@@ -150,11 +171,8 @@ def _plot(result: DriftResult, reference: pd.DataFrame, current: pd.DataFrame):
     figure = Figure(figsize=(3 * columns, 2.6 * rows), layout="constrained")
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     for ax, feature in zip(axes, result.features, strict=False):
-        both = pd.concat([reference[feature.feature], current[feature.feature]]).dropna()
-        bins = 20 if both.nunique() > 20 else max(both.nunique(), 2)
-        kwargs = {"bins": bins, "range": (both.min(), both.max()), "density": True, "alpha": 0.5}
-        ax.hist(reference[feature.feature].dropna(), label="training", **kwargs)
-        ax.hist(current[feature.feature].dropna(), label="recent", **kwargs)
+        draw = _categories if feature.kind == "categorical" else _histograms
+        draw(ax, reference[feature.feature], current[feature.feature])
         ax.set_title(
             f"{feature.feature}: PSI {feature.psi:.2f}" + (" (drift)" if feature.drifted else ""),
             color="tab:red" if feature.drifted else "black",
@@ -165,3 +183,26 @@ def _plot(result: DriftResult, reference: pd.DataFrame, current: pd.DataFrame):
         ax.set_visible(False)
     axes[0].legend(fontsize=8)
     return figure
+
+
+def _histograms(ax, reference: pd.Series, current: pd.Series) -> None:
+    both = pd.concat([reference, current]).dropna()
+    bins = 20 if both.nunique() > 20 else max(both.nunique(), 2)
+    kwargs = {"bins": bins, "range": (both.min(), both.max()), "density": True, "alpha": 0.5}
+    ax.hist(reference.dropna(), label="training", **kwargs)
+    ax.hist(current.dropna(), label="recent", **kwargs)
+
+
+def _categories(ax, reference: pd.Series, current: pd.Series, most: int = 8) -> None:
+    shares = pd.DataFrame(
+        {
+            "training": reference.dropna().astype(str).value_counts(normalize=True),
+            "recent": current.dropna().astype(str).value_counts(normalize=True),
+        }
+    ).fillna(0.0)
+    shares = shares.sort_values("training", ascending=False).head(most)
+    positions = np.arange(len(shares))
+    ax.barh(positions - 0.2, shares["training"], height=0.4, alpha=0.7, label="training")
+    ax.barh(positions + 0.2, shares["recent"], height=0.4, alpha=0.7, label="recent")
+    ax.set_yticks(positions, [label[:14] for label in shares.index])
+    ax.invert_yaxis()

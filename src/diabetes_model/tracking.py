@@ -6,8 +6,8 @@ import contextlib
 import importlib.metadata
 import json
 import os
-import signal
 import shutil
+import signal
 import socket
 import tempfile
 from collections.abc import Iterator, Mapping

@@ -78,12 +78,13 @@ class RollingJsonl:
 
 
 def read_records(log: RollingJsonl) -> Iterator[dict[str, Any]]:
-    """Every record in the log, oldest first; a torn last line (a crash mid-write) is skipped."""
+    """Every record in the log, oldest first; a line that is not a JSON object in UTF-8 (a torn
+    last line after a crash mid-write, say) is skipped."""
     for path in log.files():
-        with path.open(encoding="utf-8") as file:
+        with path.open("rb") as file:
             for line in file:
-                try:
-                    record = json.loads(line)
+                try:  # not UTF-8 or not JSON (a torn line, a stray write): not a record
+                    record = json.loads(line.decode("utf-8"))
                 except ValueError:
                     continue
                 if isinstance(record, dict):
