@@ -310,11 +310,12 @@ def sweep(
 )
 def ui(c: Context, port: int = 5000, host: str = "127.0.0.1"):
     """local · Open the MLflow UI on the project's tracking store."""
-    from diabetes_model.tracking import ui_command
+    from diabetes_model.tracking import UI_VIEW, ui_command
 
     uri = _project(c).tracking_uri
     command = ui_command(sys.executable, uri, host, port, os.environ)
-    print(f"MLflow UI on http://localhost:{port} (store: {uri})")
+    # The link opens the model-training view (the UI starts in its GenAI view otherwise).
+    print(f"MLflow UI on http://localhost:{port}/#/experiments?{UI_VIEW} (store: {uri})")
     _run_or_exit(c, shlex.join(command))
 
 

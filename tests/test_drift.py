@@ -10,9 +10,9 @@ import pytest
 
 from diabetes_model.core.drift import ALPHA, PSI_THRESHOLD
 from diabetes_model.drift import logged_inputs, run_drift
-from diabetes_model.settings import Settings
 from diabetes_model.errors import UserError
 from diabetes_model.serving.input_log import RollingJsonl
+from diabetes_model.settings import Settings
 
 FEATURES = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
 
