@@ -7,13 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from diabetes_model.core.schema import (
-    ALL_COLUMNS,
-    NO_COLUMNS,
-    decode_columns,
-    encode_columns,
-    infer_schema,
-)
+from diabetes_model.core.columns import ALL_COLUMNS, NO_COLUMNS, decode_columns, encode_columns
+from diabetes_model.core.schema import infer_schema
 from diabetes_model.errors import UserError
 
 ROWS = 40

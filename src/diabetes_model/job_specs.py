@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from diabetes_model.core.schema import ALL_COLUMNS, NO_COLUMNS, encode_columns
+from diabetes_model.core.columns import ALL_COLUMNS, NO_COLUMNS, encode_columns
 from diabetes_model.errors import UserError
 from diabetes_model.project import Project
 from diabetes_model.settings import Settings

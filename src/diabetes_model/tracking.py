@@ -5,10 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import json
-import os
 import shutil
-import signal
-import socket
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -66,6 +63,7 @@ def use_store(tracking_uri: str, experiment_name: str) -> str:
     """
     import mlflow
 
+    from diabetes_model.interrupts import end_orphaned_runs
     from diabetes_model.tracking_store import ensure_store, sqlite_path
 
     ensure_store(tracking_uri)
@@ -75,7 +73,7 @@ def use_store(tracking_uri: str, experiment_name: str) -> str:
         database = sqlite_path(tracking_uri)
         if experiment is not None:
             if database is not None:  # a local store: its runs were started on this machine
-                _end_orphaned_runs(tracking_uri, experiment.experiment_id)
+                end_orphaned_runs(tracking_uri, experiment.experiment_id)
             return experiment.experiment_id
         artifacts = (database.parent / "artifacts").resolve().as_uri() if database else None
         return mlflow.create_experiment(
@@ -123,6 +121,8 @@ def log_training_run(
     """
     import mlflow
 
+    from diabetes_model.interrupts import interruptible_run
+
     with interruptible_run(run_id=run_id, experiment_id=experiment_id) as run:
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)
@@ -130,22 +130,7 @@ def log_training_run(
         if data is not None:
             log_training_data(data, signature)
         mlflow.log_artifact(str(figure_png))
-        # Saved, then logged as run artifacts, rather than mlflow.sklearn.log_model: log_model goes
-        # through MLflow 3's logged-models API, which Azure ML's MLflow server does not implement
-        # (it answers 404), while run artifacts and `runs:/` registration work there and here alike.
-        with tempfile.TemporaryDirectory() as folder:
-            saved = Path(folder, MODEL_ARTIFACT_PATH)
-            mlflow.sklearn.save_model(
-                pipeline,
-                saved,
-                signature=signature,
-                input_example=input_example,
-                pip_requirements=pinned_requirements(),
-                skops_trusted_types=SKOPS_TRUSTED_TYPES,
-            )
-            mlflow.log_artifacts(str(saved), MODEL_ARTIFACT_PATH)
-            if model_output is not None:
-                shutil.copytree(saved, model_output, dirs_exist_ok=True)
+        _log_model(pipeline, signature, input_example, model_output)
         model_uri = f"runs:/{run.info.run_id}/{MODEL_ARTIFACT_PATH}"
         version = None
         if registered_model_name:
@@ -154,26 +139,30 @@ def log_training_run(
     return LoggedRun(run.info.run_id, experiment_id, model_uri, version)
 
 
-@contextlib.contextmanager
-def interruptible_run(**start: Any) -> Iterator[Any]:
-    """An MLflow run that ends KILLED on Ctrl-C or SIGTERM (MLflow would say FAILED, or leave it
-    RUNNING for good on SIGTERM), tagged with its process so a later run can end it if the
-    process is killed outright."""
+def _log_model(
+    pipeline: Any, signature: Any, input_example: Any, model_output: Path | None
+) -> None:
+    """The pipeline as an MLflow model in the run's model/ artifacts (and in `model_output`).
+
+    Saved, then logged as run artifacts, rather than mlflow.sklearn.log_model: log_model goes
+    through MLflow 3's logged-models API, which Azure ML's MLflow server does not implement (it
+    answers 404), while run artifacts and `runs:/` registration work there and here alike.
+    """
     import mlflow
 
-    previous = sigterm_as_interrupt()
-    try:
-        with mlflow.start_run(**start) as run:
-            mlflow.set_tags({"process.host": socket.gethostname(), "process.pid": str(os.getpid())})
-            try:
-                yield run
-            except KeyboardInterrupt:
-                with _signals_ignored():
-                    mlflow.end_run("KILLED")
-                raise
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+    with tempfile.TemporaryDirectory() as folder:
+        saved = Path(folder, MODEL_ARTIFACT_PATH)
+        mlflow.sklearn.save_model(
+            pipeline,
+            saved,
+            signature=signature,
+            input_example=input_example,
+            pip_requirements=pinned_requirements(),
+            skops_trusted_types=SKOPS_TRUSTED_TYPES,
+        )
+        mlflow.log_artifacts(str(saved), MODEL_ARTIFACT_PATH)
+        if model_output is not None:
+            shutil.copytree(saved, model_output, dirs_exist_ok=True)
 
 
 def log_training_data(data: TrainingData, signature: Any) -> None:
@@ -250,53 +239,3 @@ def ui_command(
         command += ["--allowed-hosts", f"localhost,localhost:{port},127.0.0.1:{port},{forwarded}"]
         command += ["--cors-allowed-origins", f"https://{forwarded},http://localhost:{port}"]
     return command
-
-
-def _end_orphaned_runs(tracking_uri: str, experiment_id: str) -> None:
-    """Runs of this machine whose process is gone (killed outright) end KILLED, not RUNNING."""
-    from mlflow import MlflowClient
-
-    client = MlflowClient(tracking_uri)
-    host = socket.gethostname()
-    for run in client.search_runs([experiment_id], "attributes.status = 'RUNNING'"):
-        tags = run.data.tags
-        pid = tags.get("process.pid", "")
-        if tags.get("process.host") == host and pid.isdigit() and not _alive(int(pid)):
-            client.set_terminated(run.info.run_id, "KILLED")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def sigterm_as_interrupt() -> Any:
-    """SIGTERM raises KeyboardInterrupt, as Ctrl-C does; the previous handler, or None off the
-    main thread (a notebook's worker), where signals cannot be handled."""
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    try:
-        return signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:
-        return None
-
-
-@contextlib.contextmanager
-def _signals_ignored() -> Iterator[None]:
-    """A second Ctrl-C must not interrupt recording the first one."""
-    try:
-        previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
-    except ValueError:
-        previous = {}
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)

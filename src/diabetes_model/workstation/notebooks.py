@@ -61,9 +61,6 @@ def execute_notebook(
     also when a cell fails (the copy then ends with that cell's error)."""
     try:
         import nbformat
-        from ipykernel.kernelspec import write_kernel_spec
-        from jupyter_client.kernelspec import KernelSpecManager
-        from jupyter_client.manager import AsyncKernelManager
         from nbclient import NotebookClient
         from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
     except ImportError as missing:
@@ -81,19 +78,9 @@ def execute_notebook(
     started = time.perf_counter()
     error = None
     with tempfile.TemporaryDirectory(prefix="notebook-kernel-") as scratch:
-        kernels = Path(scratch) / "kernels"
-        write_kernel_spec(kernels / KERNEL_NAME, overrides={"display_name": KERNEL_NAME})
-        manager = AsyncKernelManager(
-            kernel_name=KERNEL_NAME,
-            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)]),
-            # Beside the kernel spec rather than in the user's Jupyter runtime folder.
-            connection_file=str(Path(scratch) / "connection.json"),
-            # CurveZMQ on the loopback sockets where pyzmq supports it, else plain TCP as before.
-            transport_encryption="auto",
-        )
         client = NotebookClient(
             notebook,
-            km=manager,
+            km=_kernel_manager(Path(scratch)),
             timeout=timeout,
             resources={"metadata": {"path": str(cwd or source.parent)}},
         )
@@ -109,6 +96,25 @@ def execute_notebook(
     seconds = time.perf_counter() - started
     _write_whole(notebook, output)
     return Executed(source, output, seconds, error)
+
+
+def _kernel_manager(scratch: Path):
+    """This interpreter as the notebooks' kernel, from a kernel spec in `scratch`: no Jupyter
+    install in the user's home is needed or changed."""
+    from ipykernel.kernelspec import write_kernel_spec
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+
+    kernels = scratch / "kernels"
+    write_kernel_spec(kernels / KERNEL_NAME, overrides={"display_name": KERNEL_NAME})
+    return AsyncKernelManager(
+        kernel_name=KERNEL_NAME,
+        kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)]),
+        # Beside the kernel spec rather than in the user's Jupyter runtime folder.
+        connection_file=str(scratch / "connection.json"),
+        # CurveZMQ on the loopback sockets where pyzmq supports it, else plain TCP as before.
+        transport_encryption="auto",
+    )
 
 
 def execute_all(
