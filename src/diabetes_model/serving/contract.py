@@ -21,6 +21,10 @@ RECORDS_KEYS = ("dataframe_records",)
 REQUEST_KEYS = SPLIT_KEYS + RECORDS_KEYS
 DEFAULT_MAX_ROWS = 1000
 MAX_ERRORS_LISTED = 3
+_TOO_DEEP = (
+    "the request body is nested too deeply: send rows of plain values (numbers, strings, "
+    "true/false or null)"
+)
 
 _NUMERIC = {"double", "float"}
 _INTEGER = {"long", "integer"}
@@ -127,6 +131,10 @@ def _load_json(body: str | bytes) -> Any:
         return json.loads(body, parse_constant=_reject_constant)
     except RequestError:
         raise
+    except RecursionError:
+        # json.loads recurses once per level of nesting, so a body like [[[[...]]]] thousands
+        # deep exhausts Python's recursion limit; no request this model takes is deeper than 4.
+        raise RequestError(400, _TOO_DEEP) from None
     except ValueError as error:
         raise RequestError(400, f"the request body is not valid JSON ({error})") from None
 
