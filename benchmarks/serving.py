@@ -53,17 +53,19 @@ def running(argv: list[str], env: dict[str, str], url: str, log: Path) -> Iterat
             start_new_session=True,
         )  # fmt: skip
     try:
+        # Short probes until a deadline: a probe that times out while the model loads is retried.
         deadline = time.monotonic() + 120
         while True:
             if process.poll() is not None:
                 sys.exit(f"server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
             try:
-                requests.get(url, timeout=5)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    sys.exit(f"server did not start within 120 s:\n{log.read_text()[-3000:]}")
-                time.sleep(0.2)
+                if requests.get(url, timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                sys.exit(f"server did not start within 120 s:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
         yield
     finally:
         if process.poll() is None:
