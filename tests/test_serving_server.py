@@ -91,6 +91,11 @@ BAD_INPUTS = {
     ),
     "wrong type": (_request(FEATURES, [["old", *GOOD_ROW[1:]]]), 422, "column 'age' row 0"),
     "empty batch": (_request(FEATURES, []), 400, "the batch is empty"),
+    "JSON nested 5,000 deep": (
+        '{"input_data": ' + "[" * 5000 + "]" * 5000 + "}",
+        400,
+        "nested too deeply",
+    ),
     "oversized batch": (
         _request(FEATURES, [GOOD_ROW] * (MAX_ROWS + 1)),
         413,
