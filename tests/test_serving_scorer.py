@@ -71,6 +71,14 @@ def test_two_models_under_the_directory_are_refused(model_dir, tmp_path):
         find_mlflow_model(tmp_path)
 
 
+def test_only_post_is_scored_and_other_methods_are_told_to_post(model_dir):
+    scorer = Scorer.load(ScorerConfig(model_dir=model_dir))
+    answer = scorer.score(b"", content_type="", method="GET")
+    assert answer.status_code == 405
+    assert "POST" in answer.headers.getlist("Allow")
+    assert json.loads(answer.get_data())["message"].startswith("GET is not allowed on /score")
+
+
 def test_scored_rows_are_logged_with_the_model_version(model_dir, tmp_path):
     scorer = Scorer.load(ScorerConfig(model_dir=model_dir, input_log=tmp_path / "in.jsonl"))
     answer = scorer.score(body(3), request_id="r-1")

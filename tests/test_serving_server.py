@@ -118,6 +118,28 @@ def test_a_body_not_declared_as_json_is_415(server):
     assert "application/json" in response.json()["message"]
 
 
+def test_get_on_score_is_405_and_says_to_post(server):
+    running, _ = server
+    response = requests.get(f"{running.url}/score", timeout=30)
+    assert response.status_code == 405, response.text
+    assert "POST" in response.headers["Allow"]
+    assert "POST the rows" in response.json()["message"]
+    assert requests.head(f"{running.url}/score", timeout=30).status_code == 405
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
+def test_other_methods_are_405_from_the_server_itself(server, method):
+    running, _ = server
+    response = requests.request(method, f"{running.url}/score", timeout=30)
+    assert response.status_code == 405, response.text
+
+
+def test_options_still_answers_a_cors_preflight(server):
+    running, _ = server
+    response = requests.options(f"{running.url}/score", timeout=30)
+    assert response.status_code == 200
+
+
 def test_bad_input_is_not_recorded_for_drift(server):
     _, input_log = server
     before = len(list(read_records(RollingJsonl(input_log))))

@@ -104,6 +104,14 @@ def parse_request(
     )
 
 
+def check_method(method: str) -> None:
+    """Refuse anything but POST: scoring takes its rows from the body, never from a query string."""
+    if method != "POST":
+        raise RequestError(
+            405, f"{method} is not allowed on /score: POST the rows as application/json"
+        )
+
+
 def check_content_type(content_type: str) -> None:
     """Refuse a body that is not declared as JSON (a form-encoded body never reaches `run()`)."""
     media_type = content_type.split(";", 1)[0].strip().lower()

@@ -23,6 +23,7 @@ from diabetes_model.serving.contract import (
     Column,
     RequestError,
     check_content_type,
+    check_method,
     columns_from_signature,
     parse_request,
 )
@@ -34,6 +35,7 @@ ENV_MODEL_DIR = "AZUREML_MODEL_DIR"  # set by Azure ML (and by `invoke serve`)
 ENV_MAX_ROWS = "DIABETES_MODEL_MAX_ROWS"
 ENV_INPUT_LOG = "DIABETES_MODEL_INPUT_LOG"  # local rolling JSON-lines file; unset in Azure
 ENV_INPUT_LOG_MAX_BYTES = "DIABETES_MODEL_INPUT_LOG_MAX_BYTES"
+ALLOWED_METHODS = "OPTIONS, POST"  # the Allow header of a 405 (RFC 9110 asks for one)
 # Collection names the deployment's `data_collector` enables (azureml/deployment-*.yml).
 AZURE_INPUTS_COLLECTION = "model_inputs"
 AZURE_OUTPUTS_COLLECTION = "model_outputs"
@@ -107,14 +109,22 @@ class Scorer:
         return cls(model, columns_from_signature(schema.to_dict()), config.max_rows, sinks)
 
     def score(
-        self, body: str | bytes, content_type: str = "application/json", request_id: str = ""
+        self,
+        body: str | bytes,
+        content_type: str = "application/json",
+        request_id: str = "",
+        method: str = "POST",
     ) -> dict[str, Any] | AMLResponse:
         """Predictions for a valid request; a 4xx response saying what to fix for any other."""
+        if method == "OPTIONS":  # a CORS preflight, answered as azmlinfsrv itself answers it
+            return AMLResponse("", 200, {"Allow": ALLOWED_METHODS})
         try:
+            check_method(method)
             check_content_type(content_type)
             frame = parse_request(body, self.columns, self.max_rows)
         except RequestError as error:
-            return AMLResponse({"message": error.message}, error.status, json_str=True)
+            headers = {"Allow": ALLOWED_METHODS} if error.status == 405 else {}
+            return AMLResponse({"message": error.message}, error.status, headers, json_str=True)
         predictions = [float(value) for value in self.model.predict(frame)]
         for sink in self.sinks:
             try:
