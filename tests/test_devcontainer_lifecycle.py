@@ -10,6 +10,8 @@ import pytest
 import yaml
 from standins import FAKE_SECRETS, Standins, make
 
+from diabetes_model.doctor import GUID_SECRETS
+
 ROOT = Path(__file__).resolve().parents[1]
 ENV_NAME = yaml.safe_load((ROOT / "environment.yml").read_text())["name"]
 
@@ -38,7 +40,7 @@ def argv(command: str) -> list[str]:
 
 # What must never be shown: the client secret, and the ids (GUIDs). The resource group and the
 # workspace are names, not secrets: they may be shown, and must not be cut out of other words.
-SECRET_NAMES = ("AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_SUBSCRIPTION_ID")
+SECRET_NAMES = ("AZURE_CLIENT_SECRET", *GUID_SECRETS)
 
 
 def assert_no_secret_in(text: str) -> None:
@@ -54,12 +56,12 @@ for arg in "$@"; do
     if [[ $arg == *=@- || $arg == @- ]]; then
         given=$(cat)  # az drops a trailing newline too
         if [[ $given == "$AZURE_CLIENT_SECRET" ]]; then verdict=secret; else verdict=other; fi
-        printf '%s\n' "$verdict" >>"$STANDIN_STATE/az-stdin"
+        printf '%s\\n' "$verdict" >>"$STANDIN_STATE/az-stdin"
     fi
 done
 "{real}" "$@" || exit
 if [[ $1 == configure && -n ${STANDIN_AZ_CONFIGURE_ERROR:-} ]]; then
-    printf '%s\n' "$STANDIN_AZ_CONFIGURE_ERROR" >&2
+    printf '%s\\n' "$STANDIN_AZ_CONFIGURE_ERROR" >&2
     exit 1
 fi
 """
