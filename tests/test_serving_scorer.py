@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from serving_support import feature_frame, registered_store
@@ -86,6 +87,21 @@ def test_scored_rows_are_logged_with_the_model_version(model_dir, tmp_path):
     assert [r["prediction"] for r in records] == answer["predictions"]
     assert {r["model"] for r in records} == {"diabetes-model/1"}
     assert {r["request_id"] for r in records} == {"r-1"}
+
+
+def test_many_threads_scoring_at_once_get_the_same_answers(model_dir, tmp_path):
+    """The server's worker runs requests on several threads (serving/server.py): the model, the
+    checks and the input log must give the same answers and whole lines under that."""
+    scorer = Scorer.load(ScorerConfig(model_dir=model_dir, input_log=tmp_path / "in.jsonl"))
+    bodies = [body(3, seed=seed) for seed in range(40)]
+    one_at_a_time = [scorer.score(b)["predictions"] for b in bodies]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        at_once = list(pool.map(lambda b: scorer.score(b)["predictions"], bodies * 3))
+
+    assert at_once == one_at_a_time * 3
+    records = list(read_records(RollingJsonl(tmp_path / "in.jsonl")))
+    assert len(records) == 4 * 40 * 3  # every row of every request, no torn or lost line
 
 
 def test_a_failing_sink_does_not_fail_the_request(model_dir, caplog):
