@@ -9,10 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from serving_support import feature_frame, registered_store
 
-from diabetes_model.serving.contract import example_request
+from diabetes_model.serving.contract import Column, example_request, parse_request
 from diabetes_model.serving.input_log import RollingJsonl, read_records
 from diabetes_model.serving.scorer import (
     AzureDataCollector,
+    LocalInputLog,
     Scorer,
     ScorerConfig,
     find_mlflow_model,
@@ -102,6 +103,26 @@ def test_many_threads_scoring_at_once_get_the_same_answers(model_dir, tmp_path):
     assert at_once == one_at_a_time * 3
     records = list(read_records(RollingJsonl(tmp_path / "in.jsonl")))
     assert len(records) == 4 * 40 * 3  # every row of every request, no torn or lost line
+
+
+def test_the_log_holds_each_value_as_sent_and_a_missing_one_as_null(tmp_path):
+    columns = (
+        Column("age", "double"),
+        Column("visits", "long", required=False),
+        Column("smoker", "boolean", required=False),
+        Column("name", "string", required=False),
+    )
+    request = {"dataframe_split": {"columns": [c.name for c in columns], "data": []}}
+    request["dataframe_split"]["data"] = [[41.5, 3, True, "a"], [None, None, None, None]]
+    frame = parse_request(json.dumps(request), columns)
+    log = RollingJsonl(tmp_path / "in.jsonl")
+
+    LocalInputLog(log, "m/1").record(frame, [1.0, 2.0], "r-2")
+
+    assert [r["inputs"] for r in read_records(log)] == [
+        {"age": 41.5, "visits": 3, "smoker": True, "name": "a"},
+        {"age": None, "visits": None, "smoker": None, "name": None},
+    ]
 
 
 def test_a_failing_sink_does_not_fail_the_request(model_dir, caplog):

@@ -7,6 +7,7 @@ from the environment the inference server runs in, read once, in `ScorerConfig.f
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -156,7 +157,12 @@ class LocalInputLog:
     def record(self, frame: pd.DataFrame, predictions: Sequence[float], request_id: str) -> None:
         """Append one line per scored row."""
         now = datetime.now(UTC).isoformat(timespec="milliseconds")
-        rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+        # to_dict gives Python values, with NaN or pd.NA where one is missing: those become null.
+        # (One pass over the rows; astype(object).where(notna) took a fifth of a request's time.)
+        rows = [
+            {name: None if _missing(value) else value for name, value in row.items()}
+            for row in frame.to_dict(orient="records")
+        ]
         self.log.append(
             {
                 "time": now,
@@ -189,6 +195,10 @@ class AzureDataCollector:
     @staticmethod
     def _dropped(error: Exception) -> None:
         logger.debug("data collector: %s", error)
+
+
+def _missing(value: Any) -> bool:
+    return value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
 def _model_label(model_path: Path) -> str:
