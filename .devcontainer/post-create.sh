@@ -3,20 +3,26 @@
 # Logs in with the service principal when its three secrets are set, sets the az defaults for the
 # workspace, and warns (never fails) when something is missing. No secret value is ever printed:
 # az output is turned off and any error text has the secret values replaced before it is shown.
+# The client secret never goes on a command line, where `ps` would show it: az reads it from stdin.
 set -uo pipefail
 
-# All six are Codespaces secrets: none of their values is ever echoed.
-SECRET_NAMES=(AZURE_SUBSCRIPTION_ID AZURE_RESOURCE_GROUP AZUREML_WORKSPACE_NAME
-    AZURE_TENANT_ID AZURE_CLIENT_ID AZURE_CLIENT_SECRET)
+# Replaced by *** in any text shown: the client secret, and the ids when they are GUIDs (a GUID
+# cannot be part of a word). The resource group and workspace are names, not secrets: a group
+# called "rg" must not turn "args" into "a***s".
+GUID_NAMES=(AZURE_SUBSCRIPTION_ID AZURE_TENANT_ID AZURE_CLIENT_ID)
+GUID='^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$'
 
 say() { printf 'post-create: %s\n' "$*"; }
 warn() { printf 'post-create: WARNING: %s\n' "$*" >&2; }
 
 redact() {
     local text=$1 name value
-    for name in "${SECRET_NAMES[@]}"; do
+    if [[ -n ${AZURE_CLIENT_SECRET:-} ]]; then
+        text=${text//"$AZURE_CLIENT_SECRET"/"***"}
+    fi
+    for name in "${GUID_NAMES[@]}"; do
         value=${!name:-}
-        if [[ -n $value ]]; then
+        if [[ $value =~ $GUID ]]; then
             text=${text//"$value"/"***"}
         fi
     done
@@ -38,8 +44,11 @@ fi
 logged_in=false
 missing=$(missing_of AZURE_TENANT_ID AZURE_CLIENT_ID AZURE_CLIENT_SECRET)
 if [[ -z $missing ]]; then
-    if output=$(az login --service-principal --username "$AZURE_CLIENT_ID" \
-        --password="$AZURE_CLIENT_SECRET" --tenant "$AZURE_TENANT_ID" --output none 2>&1); then
+    # az reads an argument written @- from stdin (and @FILE from a file). printf is a bash builtin
+    # and the pipe is in memory: the secret is in no process's arguments and in no file.
+    if output=$(printf '%s' "$AZURE_CLIENT_SECRET" | az login --service-principal \
+        --username "$AZURE_CLIENT_ID" --password=@- --tenant "$AZURE_TENANT_ID" \
+        --output none 2>&1); then
         logged_in=true
         say "logged in to Azure with the service principal from your Codespaces secrets."
     else

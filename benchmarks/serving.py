@@ -3,7 +3,7 @@
 
     python benchmarks/serving.py [--runs 5] [--requests 1000] [--concurrency 8] [--write]
 
-Both servers get one worker, bind 127.0.0.1 and are sent the same bytes: one patient per request,
+Both servers get one worker process, bind 127.0.0.1 and are sent the same bytes: one patient per request,
 `{"dataframe_split": ...}`, which both accept. Each run sends `--requests` requests from
 `--concurrency` client threads; every answer must be a 200 with one prediction, or the benchmark
 fails. The runs of the two servers alternate, so a busier moment of the machine hits both alike.
@@ -53,17 +53,19 @@ def running(argv: list[str], env: dict[str, str], url: str, log: Path) -> Iterat
             start_new_session=True,
         )  # fmt: skip
     try:
+        # Short probes until a deadline: a probe that times out while the model loads is retried.
         deadline = time.monotonic() + 120
         while True:
             if process.poll() is not None:
                 sys.exit(f"server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
             try:
-                requests.get(url, timeout=5)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    sys.exit(f"server did not start within 120 s:\n{log.read_text()[-3000:]}")
-                time.sleep(0.2)
+                if requests.get(url, timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                sys.exit(f"server did not start within 120 s:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
         yield
     finally:
         if process.poll() is None:
@@ -192,6 +194,8 @@ def _line(result: dict[str, float]) -> str:
 
 
 def markdown(medians: dict[str, dict[str, float]], args: argparse.Namespace) -> str:
+    from diabetes_model.serving.server import SERVER_ENVIRONMENT
+
     ours, theirs = medians.values()
     lines = [
         SECTION,
@@ -200,10 +204,12 @@ def markdown(medians: dict[str, dict[str, float]], args: argparse.Namespace) -> 
         f"--concurrency {args.concurrency} --write`, {datetime.now(UTC):%Y-%m-%d}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}. Medians of {args.runs} "
         f"runs of {args.requests} requests (one patient each) from {args.concurrency} client "
-        "threads on the same machine; both servers with one worker (azmlinfsrv: gunicorn's "
-        "synchronous worker, started as `invoke serve` starts it; mlflow: uvicorn), the same "
-        "model and the same request bytes; runs alternate between the servers. Every answer "
-        "was a 200 with one prediction (the script fails otherwise).",
+        "threads on the same machine; both servers with one worker process (azmlinfsrv: "
+        "started as `invoke serve` starts it, gunicorn's threaded worker "
+        f"(`{SERVER_ENVIRONMENT['GUNICORN_CMD_ARGS']}`) and "
+        f"`OMP_NUM_THREADS={SERVER_ENVIRONMENT['OMP_NUM_THREADS']}`; mlflow: uvicorn, "
+        "its defaults), the same model and the same request bytes; runs alternate between the "
+        "servers. Every answer was a 200 with one prediction (the script fails otherwise).",
         "",
         "| server | p50 latency | p95 latency | throughput | errors |",
         "| --- | ---: | ---: | ---: | ---: |",

@@ -93,11 +93,16 @@ class RunningServer:
     log: Path
 
 
+# One readiness probe; a probe that times out is retried until the deadline, so a slow model load
+# (seconds on a busy machine) delays the tests instead of failing them.
+PROBE_TIMEOUT = 1.0
+
+
 @contextlib.contextmanager
 def running_server(
-    argv: list[str], env: dict[str, str], port: int, log: Path, timeout: float = 60.0
+    argv: list[str], env: dict[str, str], port: int, log: Path, timeout: float = 120.0
 ) -> Iterator[RunningServer]:
-    """Start a server, wait until GET / answers, and always stop it (with its workers)."""
+    """Start a server, wait until it is ready, and always stop it (with its workers)."""
     with log.open("wb") as out:
         process = subprocess.Popen(
             argv,
@@ -108,21 +113,27 @@ def running_server(
         )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
-            try:
-                if requests.get(f"{base}/", timeout=5).status_code < 500:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server not ready after {timeout:.0f} s:\n{log.read_text()}")
-            time.sleep(0.2)
+        wait_until_ready(f"{base}/", process, log, timeout)
         yield RunningServer(base, process, log)
     finally:
         stop(process)
+
+
+def wait_until_ready(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
+    """Poll the liveness route `url` until it answers 200 (azmlinfsrv answers it only once the
+    worker has run init()), the server exits, or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if requests.get(url, timeout=PROBE_TIMEOUT).status_code == 200:
+                return
+        except requests.RequestException:  # refused before the bind, timed out while loading
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"server not ready after {timeout:.0f} s:\n{log.read_text()}")
+        time.sleep(0.2)
 
 
 def stop(process: subprocess.Popen) -> None:

@@ -10,6 +10,8 @@ import pytest
 import yaml
 from standins import FAKE_SECRETS, Standins, make
 
+from diabetes_model.workstation.doctor import GUID_SECRETS
+
 ROOT = Path(__file__).resolve().parents[1]
 ENV_NAME = yaml.safe_load((ROOT / "environment.yml").read_text())["name"]
 IN_ENV = ["conda", "run", "--no-capture-output", "--name", ENV_NAME]
@@ -37,9 +39,43 @@ def argv(command: str) -> list[str]:
     return shlex.split(command)
 
 
+# What must never be shown: the client secret, and the ids (GUIDs). The resource group and the
+# workspace are names, not secrets: they may be shown, and must not be cut out of other words.
+SECRET_NAMES = ("AZURE_CLIENT_SECRET", *GUID_SECRETS)
+
+
 def assert_no_secret_in(text: str) -> None:
-    for name, value in FAKE_SECRETS.items():
-        assert value not in text, f"the value of {name} reached the output"
+    for name in SECRET_NAMES:
+        assert FAKE_SECRETS[name] not in text, f"the value of {name} reached the output"
+
+
+# Wraps the stand-in az: like the real one, it reads an argument written `@-` from its standard
+# input, and it notes whether that was the client secret. It can also fail `az configure` with
+# a message, as the real one can.
+AZ_READING_STDIN = """#!/usr/bin/env bash
+for arg in "$@"; do
+    if [[ $arg == *=@- || $arg == @- ]]; then
+        given=$(cat)  # az drops a trailing newline too
+        if [[ $given == "$AZURE_CLIENT_SECRET" ]]; then verdict=secret; else verdict=other; fi
+        printf '%s\\n' "$verdict" >>"$STANDIN_STATE/az-stdin"
+    fi
+done
+"{real}" "$@" || exit
+if [[ $1 == configure && -n ${STANDIN_AZ_CONFIGURE_ERROR:-} ]]; then
+    printf '%s\\n' "$STANDIN_AZ_CONFIGURE_ERROR" >&2
+    exit 1
+fi
+"""
+
+
+@pytest.fixture
+def az_reading_stdin(standins: Standins) -> Standins:
+    wrapper = standins.bin / "az"
+    real = wrapper.resolve()
+    wrapper.unlink()
+    wrapper.write_text(AZ_READING_STDIN.replace("{real}", str(real)))
+    wrapper.chmod(0o755)
+    return standins
 
 
 # --- on-create.sh: the az ml extension -------------------------------------------------------
@@ -147,8 +183,7 @@ def test_post_create_logs_in_with_the_service_principal_and_sets_the_defaults(st
     assert standins.calls("az") == [
         [
             "az", "login", "--service-principal", "--username", s["AZURE_CLIENT_ID"],
-            f"--password={s['AZURE_CLIENT_SECRET']}", "--tenant", s["AZURE_TENANT_ID"],
-            "--output", "none",
+            "--password=@-", "--tenant", s["AZURE_TENANT_ID"], "--output", "none",
         ],
         ["az", "account", "set", "--subscription", s["AZURE_SUBSCRIPTION_ID"], "--output", "none"],
         [
@@ -157,6 +192,42 @@ def test_post_create_logs_in_with_the_service_principal_and_sets_the_defaults(st
         ],
     ]  # fmt: skip
     assert "logged in" in done.stdout
+    assert_no_secret_in(done.stdout + done.stderr)
+
+
+def test_post_create_gives_az_the_client_secret_on_stdin_never_in_its_arguments(
+    az_reading_stdin, project, tmp_path
+):
+    """`ps` shows every process's arguments to every user while it runs; stdin it does not."""
+    standins = az_reading_stdin
+    done = run_script(standins, project, "post-create.sh", TMPDIR=str(tmp_path), **FAKE_SECRETS)
+
+    assert done.returncode == 0, done.stderr
+    secret = FAKE_SECRETS["AZURE_CLIENT_SECRET"]
+    login = standins.calls("az")[0]
+    assert login[:2] == ["az", "login"] and "--password=@-" in login
+    assert not any(secret in arg for call in standins.calls() for arg in call)
+    assert (standins.state / "az-stdin").read_text() == "secret\n"
+    # Nothing was written in clear on the way (a here-string can go through a temporary file).
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+
+
+def test_post_create_blanks_out_only_secret_values_not_names_or_parts_of_words(
+    az_reading_stdin, project
+):
+    names = {**FAKE_SECRETS, "AZURE_RESOURCE_GROUP": "rg", "AZUREML_WORKSPACE_NAME": "ml"}
+    error = (
+        "ERROR: unrecognized args for group rg and workspace ml "
+        f"(subscription {FAKE_SECRETS['AZURE_SUBSCRIPTION_ID']})"
+    )
+    done = run_script(
+        az_reading_stdin, project, "post-create.sh", STANDIN_AZ_CONFIGURE_ERROR=error, **names
+    )
+
+    assert done.returncode == 0
+    assert "unrecognized args for group rg and workspace ml (subscription ***)" in done.stderr
     assert_no_secret_in(done.stdout + done.stderr)
 
 

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from invoke import Exit, MockContext, Result
+from invoke import Config, Context, Exit, MockContext, Result
 from project_tasks import load_project_tasks
 from standins import FAKE_SECRETS, Standins, make
 
@@ -102,8 +102,7 @@ def test_login_uses_the_service_principal_from_the_environment(tasks, monkeypatc
         shlex.join(
             [
                 "az", "login", "--service-principal", "--username", s["AZURE_CLIENT_ID"],
-                f"--password={s['AZURE_CLIENT_SECRET']}", "--tenant", s["AZURE_TENANT_ID"],
-                "--output", "none",
+                "--password=@-", "--tenant", s["AZURE_TENANT_ID"], "--output", "none",
             ]
         ),
         f"az account set --subscription {s['AZURE_SUBSCRIPTION_ID']}",
@@ -137,6 +136,62 @@ def test_login_falls_back_to_a_device_code_shown_to_the_user(
     first = c.run.call_args_list[0]
     assert first.args[0] == expected_login.format(tenant=s["AZURE_TENANT_ID"])
     assert first.kwargs["hide"] is False  # the code and the link must reach the user
+
+
+def test_login_gives_az_the_client_secret_on_stdin_never_in_its_arguments(tasks, monkeypatch):
+    s = with_secrets(monkeypatch)
+    c = MockContext(run=Result(exited=0))
+
+    tasks.login(c)
+
+    for call in c.run.call_args_list:
+        assert s["AZURE_CLIENT_SECRET"] not in call.args[0]
+    login = c.run.call_args_list[0]
+    assert login.kwargs["in_stream"].read() == s["AZURE_CLIENT_SECRET"]
+    assert login.kwargs["echo_stdin"] is False
+
+
+# The stand-in az, reading an argument written @- from stdin as the real az does; it notes
+# whether that was the client secret, and never finishes if stdin is left open.
+AZ_READING_STDIN = """#!/usr/bin/env bash
+for arg in "$@"; do
+    if [[ $arg == *=@- ]]; then
+        given=$(cat)
+        if [[ $given == "$AZURE_CLIENT_SECRET" ]]; then verdict=secret; else verdict=other; fi
+        printf '%s\\n' "$verdict" >>"$STANDIN_STATE/az-stdin"
+    fi
+done
+exec "{real}" "$@"
+"""
+
+
+def test_login_through_a_real_shell_passes_the_secret_on_stdin_and_closes_it(
+    tasks, standins, monkeypatch
+):
+    wrapper = standins.bin / "az"
+    real = wrapper.resolve()
+    wrapper.unlink()
+    wrapper.write_text(AZ_READING_STDIN.replace("{real}", str(real)))
+    wrapper.chmod(0o755)
+    s = with_secrets(monkeypatch)
+
+    tasks.login(Context(Config(overrides={"run": {"in_stream": False}})))  # no pytest stdin
+
+    assert (standins.state / "az-stdin").read_text() == "secret\n"
+    login = standins.calls("az")[0]
+    assert "--password=@-" in login
+    assert not any(s["AZURE_CLIENT_SECRET"] in arg for call in standins.calls() for arg in call)
+
+
+def test_a_failed_login_blanks_out_only_secret_values(tasks, monkeypatch):
+    s = with_secrets(monkeypatch, AZURE_RESOURCE_GROUP="rg", AZUREML_WORKSPACE_NAME="ml")
+    stderr = f"ERROR: unrecognized args for app '{s['AZURE_CLIENT_ID']}' (group rg, workspace ml)\n"
+    c = MockContext(run=Result(exited=1, stderr=stderr))
+
+    with pytest.raises(Exit) as exited:
+        tasks.login(c)
+
+    assert "unrecognized args for app '***' (group rg, workspace ml)" in exited.value.message
 
 
 def test_a_failed_login_ends_in_one_line_with_no_secret_in_it(tasks, monkeypatch):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pandas as pd
 import pytest
@@ -85,6 +86,33 @@ def test_example_request_round_trips():
 def test_malformed_requests_are_400_with_the_reason(raw, status, says):
     error = refused(raw)
     assert (error.status, says in error.message) == (status, True), error.message
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "1" + "]" * depth
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        nested(5000),
+        '{"input_data": ' + nested(5000) + "}",
+        '{"input_data": {"columns": ["age"], "data": [[' + nested(5000) + "]]}}",
+    ],
+    ids=["whole body", "the table", "a value"],
+)
+def test_json_nested_thousands_deep_is_a_400_not_a_crash(raw):
+    error = refused(raw)
+    assert error.status == 400 and "nested too deeply" in error.message, error.message
+
+
+def test_a_value_nested_around_the_parser_limit_is_refused_cleanly():
+    """Whether the parser or the error message gives up first, the answer is a 4xx."""
+    limit = sys.getrecursionlimit()
+    for depth in range(limit - 120, limit + 5):
+        raw = '{"input_data": {"columns": ["age", "bmi", "visits"], "data": [[1, 1, '
+        error = refused(raw + nested(depth) + "]]}}")
+        assert error.status in (400, 422), (depth, error.message)
 
 
 def test_an_oversized_batch_is_413_and_names_the_limit():

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from serving_support import feature_frame, registered_store
 
-from diabetes_model.serving.contract import example_request
+from diabetes_model.serving.contract import Column, example_request, parse_request
 from diabetes_model.serving.input_log import RollingJsonl, read_records
 from diabetes_model.serving.scorer import (
     AzureDataCollector,
+    LocalInputLog,
     Scorer,
     ScorerConfig,
     find_mlflow_model,
@@ -71,6 +73,14 @@ def test_two_models_under_the_directory_are_refused(model_dir, tmp_path):
         find_mlflow_model(tmp_path)
 
 
+def test_only_post_is_scored_and_other_methods_are_told_to_post(model_dir):
+    scorer = Scorer.load(ScorerConfig(model_dir=model_dir))
+    answer = scorer.score(b"", content_type="", method="GET")
+    assert answer.status_code == 405
+    assert "POST" in answer.headers.getlist("Allow")
+    assert json.loads(answer.get_data())["message"].startswith("GET is not allowed on /score")
+
+
 def test_scored_rows_are_logged_with_the_model_version(model_dir, tmp_path):
     scorer = Scorer.load(ScorerConfig(model_dir=model_dir, input_log=tmp_path / "in.jsonl"))
     answer = scorer.score(body(3), request_id="r-1")
@@ -78,6 +88,41 @@ def test_scored_rows_are_logged_with_the_model_version(model_dir, tmp_path):
     assert [r["prediction"] for r in records] == answer["predictions"]
     assert {r["model"] for r in records} == {"diabetes-model/1"}
     assert {r["request_id"] for r in records} == {"r-1"}
+
+
+def test_many_threads_scoring_at_once_get_the_same_answers(model_dir, tmp_path):
+    """The server's worker runs requests on several threads (serving/server.py): the model, the
+    checks and the input log must give the same answers and whole lines under that."""
+    scorer = Scorer.load(ScorerConfig(model_dir=model_dir, input_log=tmp_path / "in.jsonl"))
+    bodies = [body(3, seed=seed) for seed in range(40)]
+    one_at_a_time = [scorer.score(b)["predictions"] for b in bodies]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        at_once = list(pool.map(lambda b: scorer.score(b)["predictions"], bodies * 3))
+
+    assert at_once == one_at_a_time * 3
+    records = list(read_records(RollingJsonl(tmp_path / "in.jsonl")))
+    assert len(records) == 4 * 40 * 3  # every row of every request, no torn or lost line
+
+
+def test_the_log_holds_each_value_as_sent_and_a_missing_one_as_null(tmp_path):
+    columns = (
+        Column("age", "double"),
+        Column("visits", "long", required=False),
+        Column("smoker", "boolean", required=False),
+        Column("name", "string", required=False),
+    )
+    request = {"dataframe_split": {"columns": [c.name for c in columns], "data": []}}
+    request["dataframe_split"]["data"] = [[41.5, 3, True, "a"], [None, None, None, None]]
+    frame = parse_request(json.dumps(request), columns)
+    log = RollingJsonl(tmp_path / "in.jsonl")
+
+    LocalInputLog(log, "m/1").record(frame, [1.0, 2.0], "r-2")
+
+    assert [r["inputs"] for r in read_records(log)] == [
+        {"age": 41.5, "visits": 3, "smoker": True, "name": "a"},
+        {"age": None, "visits": None, "smoker": None, "name": None},
+    ]
 
 
 def test_a_failing_sink_does_not_fail_the_request(model_dir, caplog):

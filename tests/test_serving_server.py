@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 import requests
+import yaml
 from serving_support import (
     FEATURES,
     feature_frame,
@@ -21,8 +24,10 @@ from diabetes_model.serving.contract import example_request
 from diabetes_model.serving.input_log import RollingJsonl, read_records
 from diabetes_model.serving.predict import post
 from diabetes_model.serving.serve import server_plan
+from diabetes_model.serving.server import SERVER_ENVIRONMENT
 
 MAX_ROWS = 20
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +97,11 @@ BAD_INPUTS = {
     ),
     "wrong type": (_request(FEATURES, [["old", *GOOD_ROW[1:]]]), 422, "column 'age' row 0"),
     "empty batch": (_request(FEATURES, []), 400, "the batch is empty"),
+    "JSON nested 5,000 deep": (
+        '{"input_data": ' + "[" * 5000 + "]" * 5000 + "}",
+        400,
+        "nested too deeply",
+    ),
     "oversized batch": (
         _request(FEATURES, [GOOD_ROW] * (MAX_ROWS + 1)),
         413,
@@ -114,11 +124,66 @@ def test_a_body_not_declared_as_json_is_415(server):
     assert "application/json" in response.json()["message"]
 
 
+def test_get_on_score_is_405_and_says_to_post(server):
+    running, _ = server
+    response = requests.get(f"{running.url}/score", timeout=30)
+    assert response.status_code == 405, response.text
+    assert "POST" in response.headers["Allow"]
+    assert "POST the rows" in response.json()["message"]
+    assert requests.head(f"{running.url}/score", timeout=30).status_code == 405
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
+def test_other_methods_are_405_from_the_server_itself(server, method):
+    running, _ = server
+    response = requests.request(method, f"{running.url}/score", timeout=30)
+    assert response.status_code == 405, response.text
+
+
+def test_options_still_answers_a_cors_preflight(server):
+    running, _ = server
+    response = requests.options(f"{running.url}/score", timeout=30)
+    assert response.status_code == 200
+
+
 def test_bad_input_is_not_recorded_for_drift(server):
     _, input_log = server
     before = len(list(read_records(RollingJsonl(input_log))))
     score(server, _request(FEATURES, [["old", *GOOD_ROW[1:]]]))
     assert len(list(read_records(RollingJsonl(input_log)))) == before
+
+
+def test_clients_that_stall_mid_request_do_not_hold_up_the_others(server):
+    """One client stops in the middle of its headers, another half-way through its body; a third
+    still gets its predictions (with one synchronous worker it waited for the stalled ones)."""
+    running, _ = server
+    port = int(running.url.rsplit(":", 1)[1])
+    body = _request(FEATURES, [GOOD_ROW]).encode()
+    head = (
+        f"POST /score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with (
+        socket.create_connection(("127.0.0.1", port)) as in_headers,
+        socket.create_connection(("127.0.0.1", port)) as in_body,
+    ):
+        in_headers.sendall(head[:30])
+        in_body.sendall(head + body[: len(body) // 2])
+        time.sleep(0.5)  # the server has both before the next client comes
+        response = requests.post(
+            f"{running.url}/score",
+            data=body,
+            headers={"Content-Type": "application/json"},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        assert len(response.json()["predictions"]) == 1
+
+
+@pytest.mark.parametrize("slot", ["blue", "green"])
+def test_the_deployments_give_the_server_the_environment_invoke_serve_gives_it(slot):
+    spec = yaml.safe_load((ROOT / "azureml" / f"deployment-{slot}.yml").read_text())
+    assert SERVER_ENVIRONMENT.items() <= spec["environment_variables"].items()
 
 
 def test_it_listens_on_the_loopback_address_only(server):

@@ -159,6 +159,23 @@ def test_render_blanks_out_a_secret_that_reached_a_detail():
     assert "no access to ***" in table
 
 
+def test_only_secret_values_are_blanked_out_not_names_or_parts_of_words():
+    environ = {**FAKE_SECRETS, "AZURE_RESOURCE_GROUP": "rg", "AZUREML_WORKSPACE_NAME": "ml"}
+    text = (
+        "unrecognized args for group rg and workspace ml, "
+        f"app {FAKE_SECRETS['AZURE_CLIENT_ID']}, secret {FAKE_SECRETS['AZURE_CLIENT_SECRET']}"
+    )
+    assert doctor.redact(text, doctor.secret_values(environ)) == (
+        "unrecognized args for group rg and workspace ml, app ***, secret ***"
+    )
+
+
+def test_an_id_that_is_not_a_guid_is_not_taken_for_a_secret():
+    # az accepts a subscription's name too; "dev" must not turn "device" into "***ice".
+    environ = {**FAKE_SECRETS, "AZURE_SUBSCRIPTION_ID": "dev"}
+    assert doctor.redact("device code", doctor.secret_values(environ)) == "device code"
+
+
 @pytest.mark.parametrize(
     ("name", "value", "shown"),
     [

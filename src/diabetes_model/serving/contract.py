@@ -21,6 +21,10 @@ RECORDS_KEYS = ("dataframe_records",)
 REQUEST_KEYS = SPLIT_KEYS + RECORDS_KEYS
 DEFAULT_MAX_ROWS = 1000
 MAX_ERRORS_LISTED = 3
+_TOO_DEEP = (
+    "the request body is nested too deeply: send rows of plain values (numbers, strings, "
+    "true/false or null)"
+)
 
 _NUMERIC = {"double", "float"}
 _INTEGER = {"long", "integer"}
@@ -100,6 +104,14 @@ def parse_request(
     )
 
 
+def check_method(method: str) -> None:
+    """Refuse anything but POST: scoring takes its rows from the body, never from a query string."""
+    if method != "POST":
+        raise RequestError(
+            405, f"{method} is not allowed on /score: POST the rows as application/json"
+        )
+
+
 def check_content_type(content_type: str) -> None:
     """Refuse a body that is not declared as JSON (a form-encoded body never reaches `run()`)."""
     media_type = content_type.split(";", 1)[0].strip().lower()
@@ -127,6 +139,10 @@ def _load_json(body: str | bytes) -> Any:
         return json.loads(body, parse_constant=_reject_constant)
     except RequestError:
         raise
+    except RecursionError:
+        # json.loads recurses once per level of nesting, so a body like [[[[...]]]] thousands
+        # deep exhausts Python's recursion limit; no request this model takes is deeper than 4.
+        raise RequestError(400, _TOO_DEEP) from None
     except ValueError as error:
         raise RequestError(400, f"the request body is not valid JSON ({error})") from None
 

@@ -4,8 +4,9 @@ Azure ML's inference server (azmlinfsrv) runs this same file locally (`invoke se
 managed online endpoint (azureml/deployment-*.yml, code_configuration). It loads this file by path,
 so `init()` first makes the `diabetes_model` package beside it importable.
 
-`run()` returns a dict for success (the server answers 200 with it as JSON) and an `AMLResponse`
-with a 4xx status and `{"message": ...}` for a request it cannot score: bad input is never a 500.
+`run()` gets the raw request (`@rawhttp`) and returns a dict for success (the server answers 200
+with it as JSON) or an `AMLResponse` with a 4xx status and `{"message": ...}` for a request it cannot
+score, a GET included: bad input is never a 500.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ import os
 import sys
 from pathlib import Path
 from typing import Any
+
+# Only the decorator: importing it marks run() for raw requests, and it is in the inference server
+# package that runs this script, here and in Azure (no import of the project's own code yet).
+from azureml_inference_server_http.api.aml_request import rawhttp
 
 _scorer: Any = None
 
@@ -30,11 +35,13 @@ def init() -> None:
     _scorer = Scorer.load(ScorerConfig.from_environ(os.environ))
 
 
-def run(raw_data: str, request_headers: dict[str, str]) -> Any:
-    """Called per request with the body as text; the server passes the request headers too."""
-    headers = {name.lower(): value for name, value in request_headers.items()}
+@rawhttp
+def run(request: Any) -> Any:
+    """Called per request with the request itself (`@rawhttp`), so that its method is known: the
+    server also routes GET /score to run(), with the query string as the input."""
     return _scorer.score(
-        raw_data,
-        content_type=headers.get("content-type", ""),
-        request_id=headers.get("x-request-id", ""),
+        request.get_data(),
+        content_type=request.headers.get("Content-Type", ""),
+        request_id=request.headers.get("x-request-id", ""),
+        method=request.method,
     )

@@ -7,6 +7,7 @@ from the environment the inference server runs in, read once, in `ScorerConfig.f
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from diabetes_model.serving.contract import (
     Column,
     RequestError,
     check_content_type,
+    check_method,
     columns_from_signature,
     parse_request,
 )
@@ -34,6 +36,7 @@ ENV_MODEL_DIR = "AZUREML_MODEL_DIR"  # set by Azure ML (and by `invoke serve`)
 ENV_MAX_ROWS = "DIABETES_MODEL_MAX_ROWS"
 ENV_INPUT_LOG = "DIABETES_MODEL_INPUT_LOG"  # local rolling JSON-lines file; unset in Azure
 ENV_INPUT_LOG_MAX_BYTES = "DIABETES_MODEL_INPUT_LOG_MAX_BYTES"
+ALLOWED_METHODS = "OPTIONS, POST"  # the Allow header of a 405 (RFC 9110 asks for one)
 # Collection names the deployment's `data_collector` enables (azureml/deployment-*.yml).
 AZURE_INPUTS_COLLECTION = "model_inputs"
 AZURE_OUTPUTS_COLLECTION = "model_outputs"
@@ -107,14 +110,22 @@ class Scorer:
         return cls(model, columns_from_signature(schema.to_dict()), config.max_rows, sinks)
 
     def score(
-        self, body: str | bytes, content_type: str = "application/json", request_id: str = ""
+        self,
+        body: str | bytes,
+        content_type: str = "application/json",
+        request_id: str = "",
+        method: str = "POST",
     ) -> dict[str, Any] | AMLResponse:
         """Predictions for a valid request; a 4xx response saying what to fix for any other."""
+        if method == "OPTIONS":  # a CORS preflight, answered as azmlinfsrv itself answers it
+            return AMLResponse("", 200, {"Allow": ALLOWED_METHODS})
         try:
+            check_method(method)
             check_content_type(content_type)
             frame = parse_request(body, self.columns, self.max_rows)
         except RequestError as error:
-            return AMLResponse({"message": error.message}, error.status, json_str=True)
+            headers = {"Allow": ALLOWED_METHODS} if error.status == 405 else {}
+            return AMLResponse({"message": error.message}, error.status, headers, json_str=True)
         predictions = [float(value) for value in self.model.predict(frame)]
         for sink in self.sinks:
             try:
@@ -146,7 +157,12 @@ class LocalInputLog:
     def record(self, frame: pd.DataFrame, predictions: Sequence[float], request_id: str) -> None:
         """Append one line per scored row."""
         now = datetime.now(UTC).isoformat(timespec="milliseconds")
-        rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+        # to_dict gives Python values, with NaN or pd.NA where one is missing: those become null.
+        # (One pass over the rows; astype(object).where(notna) took a fifth of a request's time.)
+        rows = [
+            {name: None if _missing(value) else value for name, value in row.items()}
+            for row in frame.to_dict(orient="records")
+        ]
         self.log.append(
             {
                 "time": now,
@@ -179,6 +195,10 @@ class AzureDataCollector:
     @staticmethod
     def _dropped(error: Exception) -> None:
         logger.debug("data collector: %s", error)
+
+
+def _missing(value: Any) -> bool:
+    return value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
 def _model_label(model_path: Path) -> str:

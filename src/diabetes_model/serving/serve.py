@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from diabetes_model.errors import UserError, first_line
-from diabetes_model.serving import score
 
-SCORE_SCRIPT = Path(score.__file__).resolve()
+# Its path, not the module: importing it would import the inference server (Flask and more).
+SCORE_SCRIPT = Path(__file__).resolve().with_name("score.py")
 DEFAULT_PORT = 5001  # azmlinfsrv's own default
 DEFAULT_HOST = "127.0.0.1"
 MODELS_DIR = Path("outputs") / "serving" / "models"

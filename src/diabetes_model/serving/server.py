@@ -2,7 +2,8 @@
 
 azmlinfsrv always binds 0.0.0.0, right inside a container but on a laptop it would offer the model
 to the whole network. This runs the same CLI, arguments and gunicorn set-up, with `--host` added,
-and two gunicorn settings for a developer machine (below).
+the environment of the deployments (threaded worker, one OpenMP thread) and two gunicorn settings
+for a developer machine.
 """
 
 from __future__ import annotations
@@ -10,6 +11,20 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+
+# What the server process needs in its environment. The deployments set the same values
+# (azureml/deployment-*.yml, environment_variables), since Azure ML starts azmlinfsrv itself.
+SERVER_ENVIRONMENT = {
+    # gunicorn's threaded worker. With its default synchronous worker, one client that sent half a
+    # request held the only worker until gunicorn's timeout (azmlinfsrv sets 300 s) while every
+    # other client waited; now it holds one thread of four. azmlinfsrv has no option for this, but
+    # gunicorn reads GUNICORN_CMD_ARGS itself.
+    "GUNICORN_CMD_ARGS": "--worker-class gthread --threads 4",
+    # One OpenMP thread per prediction: a request holds a row or a few, too few to share out, and
+    # on a busy machine the threads of concurrent requests' OpenMP teams waited on each other
+    # (benchmarks/serving.py, 2 cores: 72 req/s with two OpenMP threads, 95 with one).
+    "OMP_NUM_THREADS": "1",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,13 +35,16 @@ def main(argv: list[str] | None = None) -> int:
 
     from azureml_inference_server_http import amlserver
 
+    # OpenMP reads it when the worker first imports scikit-learn, after the fork.
+    os.environ.setdefault("OMP_NUM_THREADS", SERVER_ENVIRONMENT["OMP_NUM_THREADS"])
     # gunicorn 26 otherwise opens a control socket in the user's home directory. Its workers'
     # heartbeat file goes to RAM, as gunicorn's docs advise: on a disk-backed /tmp a busy disk
-    # stalls the (single, synchronous) worker for up to seconds (see benchmarks/serving.py).
-    extra = ["--no-control-socket"]
+    # stalls the worker's main loop for up to seconds (see benchmarks/serving.py).
+    ours = [SERVER_ENVIRONMENT["GUNICORN_CMD_ARGS"], "--no-control-socket"]
     if os.path.isdir("/dev/shm"):
-        extra.append("--worker-tmp-dir /dev/shm")
-    os.environ["GUNICORN_CMD_ARGS"] = " ".join([os.environ.get("GUNICORN_CMD_ARGS", ""), *extra])
+        ours.append("--worker-tmp-dir /dev/shm")
+    # Later options win: a GUNICORN_CMD_ARGS already in the environment overrides these.
+    os.environ["GUNICORN_CMD_ARGS"] = " ".join([*ours, os.environ.get("GUNICORN_CMD_ARGS", "")])
     # amlserver.run() passes its module-level DEFAULT_HOST to gunicorn's -b option.
     amlserver.DEFAULT_HOST = args.host
     sys.argv = ["azmlinfsrv", *rest]

@@ -121,8 +121,23 @@ def mask(name: str, value: str) -> str:
     return f"set ({value[:2]}***, {len(value)} chars)"
 
 
+def secret_values(environ: Mapping[str, str]) -> list[str]:
+    """The values `redact` must hide: the client secret, and the ids when they are GUIDs.
+
+    A GUID cannot be part of a word, so replacing it anywhere is safe. The resource group and the
+    workspace are names, not secrets, and a short one such as "rg" would cut words ("args") apart;
+    an id given by name (az takes a subscription's name too) is left alone for the same reason.
+    """
+    ids = [environ.get(name, "") for name in GUID_SECRETS]
+    values = [environ.get("AZURE_CLIENT_SECRET", ""), *(i for i in ids if _GUID.match(i))]
+    return [value for value in values if value]
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every secret value in `text` by ***, longest first so no part of one survives."""
+    """Replace every secret value in `text` by ***, longest first so no part of one survives.
+
+    Give it secret values only (`secret_values`): every occurrence is replaced, inside words too.
+    """
     for value in sorted((s for s in secrets if s), key=len, reverse=True):
         text = text.replace(value, "***")
     return text

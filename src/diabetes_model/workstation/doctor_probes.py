@@ -29,6 +29,7 @@ from diabetes_model.workstation.doctor import (
     pins_from_environment,
     pins_from_pyproject,
     render,
+    secret_values,
 )
 
 TIMEOUT_SECONDS = 120
@@ -212,5 +213,7 @@ def report(
     """The doctor's table for this workspace and how many checks failed."""
     facts = gather(root, environ, tracking_uri, online)
     rows = checks(facts)
-    hidden = [environ.get(name, "") for name in SECRETS] + list(facts.config_json.values())
+    # The secrets, and config.json's subscription id as the environment's would be hidden.
+    subscription = {"AZURE_SUBSCRIPTION_ID": facts.config_json.get("subscription_id", "")}
+    hidden = secret_values(environ) + secret_values(subscription)
     return render(rows, secrets=hidden), failures(rows)

@@ -1,29 +1,31 @@
 """`invoke login`: log az in with the service principal from the environment, else a device code.
 
 `plan` (pure) says which az commands to run; `login` runs them through the caller's runner (invoke's
-`c.run`): never echoed, output hidden except the device-code prompt, and failures reported with
-every secret value replaced by ***.
+`c.run`): never echoed, output hidden except the device-code prompt, the client secret given on
+stdin rather than in az's arguments, and failures reported with every secret value replaced by ***.
 """
 
 from __future__ import annotations
 
+import io
 import shlex
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from diabetes_model.errors import UserError
-from diabetes_model.workstation.doctor import SECRETS, redact
+from diabetes_model.workstation.doctor import SECRETS, redact, secret_values
 
 SERVICE_PRINCIPAL = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET")
 
 
 @dataclass(frozen=True)
 class Step:
-    """One az command and what it does; commands are never echoed (most carry a secret)."""
+    """One az command, what it does, and what it reads on stdin; commands are never echoed."""
 
     what: str
     argv: tuple[str, ...]
+    stdin: str = field(default="", repr=False)
 
     @property
     def command(self) -> str:
@@ -44,13 +46,16 @@ def plan(environ: Mapping[str, str], device_code: bool = False) -> list[Step]:
                     "--service-principal",
                     "--username",
                     values["AZURE_CLIENT_ID"],
-                    # --password=VALUE: a secret that starts with '-' is not taken for a flag.
-                    f"--password={values['AZURE_CLIENT_SECRET']}",
+                    # az reads an argument written @- from stdin: in its arguments, `ps` would
+                    # show the secret to every user while az runs. `=` keeps a value that starts
+                    # with '-' from being taken for a flag once az has put it in place.
+                    "--password=@-",
                     "--tenant",
                     values["AZURE_TENANT_ID"],
                     "--output",
                     "none",
                 ),
+                stdin=values["AZURE_CLIENT_SECRET"],
             )
         )
     else:
@@ -88,12 +93,14 @@ def login(run: Runner, environ: Mapping[str, str], device_code: bool = False) ->
 
     Raises `UserError` with az's message, secrets replaced, when a step fails.
     """
-    secrets = [environ.get(name, "") for name in SECRETS]
+    secrets = secret_values(environ)
     done = []
     for step in plan(environ, device_code):
         # The device-code prompt must reach the user; every other step runs silently.
         interactive = "--use-device-code" in step.argv
-        result = run(step.command, echo=False, warn=True, hide=not interactive, pty=False)
+        # invoke copies in_stream to the command's stdin and closes it at the end (pty=False).
+        stdin = {"in_stream": io.StringIO(step.stdin), "echo_stdin": False} if step.stdin else {}
+        result = run(step.command, echo=False, warn=True, hide=not interactive, pty=False, **stdin)
         if result.failed:
             raise UserError(f"could not {step.what}: {redact(_reason(result), secrets)}")
         done.append(step.what)
