@@ -261,3 +261,63 @@ def test_invoke_notebooks_runs_them_into_the_ignored_executed_folder(flags, extr
         *extra,
     ]
     assert "notebooks/executed/" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+@pytest.fixture(scope="module")
+def executed_on_categories(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Notebooks 01 and 02 on a classification table with text categories and gaps, as a user's
+    own table would be brought in (INVOKE_PROJECT_* instead of editing invoke.yaml)."""
+    import numpy as np
+    import pandas as pd
+
+    base = tmp_path_factory.mktemp("categories")
+    project = copy_project(base / "project")
+    rng = np.random.default_rng(5)
+    species = rng.choice(["Adelie", "Chinstrap", "Gentoo"], 200)
+    table = pd.DataFrame(
+        {
+            "island": np.where(
+                species == "Gentoo", "Biscoe", rng.choice(["Dream", "Torgersen"], 200)
+            ),
+            "bill_mm": np.where(species == "Adelie", 38.0, 48.0) + rng.normal(0, 2, 200),
+            "mass_g": np.where(species == "Gentoo", 5000.0, 3700.0) + rng.normal(0, 300, 200),
+            "species": species,
+        }
+    )
+    table.loc[::9, "island"] = None
+    data = base / "penguins.csv"
+    table.to_csv(data, index=False)
+    (base / "home").mkdir()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AZURE", "INVOKE_", "MLFLOW_", "JUPYTER", "IPYTHON", "MPL"))
+    }
+    env.update(
+        HOME=str(base / "home"),
+        MLFLOW_TRACKING_URI=f"sqlite:///{(base / 'store' / 'mlflow.db').as_posix()}",
+        MLFLOW_DISABLE_TELEMETRY="true",
+        INVOKE_PROJECT_DATA_PATH=str(data),
+        INVOKE_PROJECT_TARGET="species",
+        INVOKE_PROJECT_FEATURES="",  # every column but the target
+    )
+    sources = [project / "notebooks" / name for name in (EXPLORE, TRAIN)]
+    results = notebook_run.execute_all(
+        sources, base / "executed", env=env, timeout=300, say=lambda line: None
+    )
+    return {done.source.name: (done, read(done.output)) for done in results}
+
+
+def test_explore_and_compare_work_on_a_classification_table_with_categories(
+    executed_on_categories,
+):
+    for name, (done, _) in executed_on_categories.items():
+        assert done.error is None, f"{name}: {done.error}"
+    _, explore = executed_on_categories[EXPLORE]
+    text = "".join(outputs_text(cell) for cell in code_cells(explore))
+    assert "task: classification" in text and "island (categorical)" in text
+    assert images(explore) >= 4  # numbers, categories, correlations, classes, by class
+    _, compare = executed_on_categories[TRAIN]
+    text = "".join(outputs_text(cell) for cell in code_cells(compare))
+    assert "judged by test roc_auc (maximize)" in text
+    assert "test_roc_auc" in text and "predicted" in text

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from invoke import Config, Exit, MockContext, Result
 from project_tasks import load_project_tasks
 
@@ -244,3 +246,21 @@ def test_a_typo_in_invoke_yaml_is_one_line_in_every_task():
     for name in ("train", "sweep", "ui", "serve", "predict", "drift", "doctor", "data"):
         with pytest.raises(Exit, match=r"^error: unknown setting 'targt' in invoke\.yaml"):
             getattr(tasks, name)(c)
+
+
+def test_list_settings_can_be_overridden_from_the_environment(tmp_path):
+    """invoke refuses an INVOKE_* variable for a YAML list (a traceback); invoke.yaml's lists
+    are comma-separated text, so the variable works."""
+    env = {
+        **os.environ,
+        "INVOKE_PROJECT_FEATURES": "age,bmi",
+        "INVOKE_AZURE_OUTPUT_DIR": str(tmp_path),
+    }
+    env["INVOKE_AZURE_NOTIFY_EMAILS"] = "ops@example.org"
+    done = subprocess.run(
+        [sys.executable, "-m", "invoke", "train", "--dry-run"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    job = yaml.safe_load((tmp_path / "train-job.yml").read_text())
+    assert job["inputs"]["features"] == "age,bmi"

@@ -63,7 +63,7 @@ def put_dataset(
     settings = project.settings
     if not source:
         return write_bundled_dataset(dest, settings.target)
-    if target:  # a new table: every column is a candidate, as `features: []` says
+    if target:  # a new table: every column is a candidate, as empty `features` says
         return fetch_dataset(source, dest, target, (), checksum, timeout)
     columns = {"ignore": settings.ignore, "task": settings.task}
     return fetch_dataset(
@@ -243,15 +243,18 @@ def adopt_table(project: Project, info: DatasetInfo) -> str:
     ones `invoke data` kept, in order), the task left to auto. Says what changed."""
     from diabetes_model.project import write_project_settings
 
+    names = info.schema.names
+    # Comma-separated text, as INVOKE_PROJECT_FEATURES can override it; a list if a name has a comma.
+    features = names if any("," in name for name in names) else ", ".join(names)
     values = {
         "data_path": project.shown(info.path),
         "target": info.schema.target,
         "task": "auto",
-        "features": info.schema.names,
-        "ignore": [],
+        "features": features,
+        "ignore": "",
     }
     write_project_settings(project.root / "invoke.yaml", values)
     return (
         f"invoke.yaml: project.data_path is {values['data_path']}, target {values['target']}, "
-        f"task auto, and {len(values['features'])} features; `invoke train` trains on it"
+        f"task auto, and {len(names)} features; `invoke train` trains on it"
     )
