@@ -283,3 +283,20 @@ def test_a_checkout_without_commits_is_named_as_such_not_truncated(tmp_path):
     assert git_info(tmp_path).short == "uncommitted"  # tmp_path is not a git checkout
     commit = GitInfo("0123456789abcdef", "main", "a", "message", dirty=False)
     assert commit.short == "0123456"
+
+
+def test_a_parquet_table_is_uploaded_as_parquet_and_the_job_reads_that_file(
+    cloud, tmp_path, diabetes_csv
+):
+    import pandas as pd
+
+    table = tmp_path / "diabetes.parquet"
+    pd.read_csv(diabetes_csv).to_parquet(table)
+    submit(tmp_path, table)
+
+    uploaded = [n for n in cloud.blobs[cloud.default_storage] if n.endswith(".parquet")]
+    assert [Path(n).name for n in uploaded] == ["diabetes.parquet"]
+    [(name, asset)] = cloud.assets("data").items()
+    assert name == f"diabetes:{assets.file_hash(table)}"
+    assert asset["properties"]["dataUri"].endswith("/diabetes.parquet")
+    assert only_job(cloud)["inputs"]["data"]["jobInputType"] == "uri_file"
