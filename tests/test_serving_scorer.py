@@ -81,6 +81,31 @@ def test_only_post_is_scored_and_other_methods_are_told_to_post(model_dir):
     assert json.loads(answer.get_data())["message"].startswith("GET is not allowed on /score")
 
 
+def test_a_regressor_answers_numbers_only_as_it_always_has(model_dir):
+    answer = Scorer.load(ScorerConfig(model_dir=model_dir)).score(body(3))
+    assert list(answer) == ["predictions"]
+    assert [type(p) for p in answer["predictions"]] == [float] * 3
+
+
+def test_a_model_that_is_not_scikit_learn_stops_init_with_the_reason(tmp_path):
+    import mlflow
+    from mlflow.models import infer_signature
+
+    class Constant(mlflow.pyfunc.PythonModel):
+        def predict(self, context, model_input, params=None):
+            return [1.0] * len(model_input)
+
+    rows = feature_frame(3)
+    mlflow.pyfunc.save_model(
+        str(tmp_path / "model"),
+        python_model=Constant(),
+        signature=infer_signature(rows, [1.0] * 3),
+        pip_requirements=[],  # nothing to infer
+    )
+    with pytest.raises(RuntimeError, match=r"is not a scikit-learn model: score\.py serves models"):
+        Scorer.load(ScorerConfig(model_dir=tmp_path))
+
+
 def test_scored_rows_are_logged_with_the_model_version(model_dir, tmp_path):
     scorer = Scorer.load(ScorerConfig(model_dir=model_dir, input_log=tmp_path / "in.jsonl"))
     answer = scorer.score(body(3), request_id="r-1")
