@@ -208,8 +208,8 @@ def _listening_addresses(port: int) -> set[str]:
 
 def test_predict_client_returns_the_predictions(server):
     running, _ = server
-    predictions = post(f"{running.url}/score", example_request(feature_frame(3)))
-    assert len(predictions) == 3
+    answer = post(f"{running.url}/score", example_request(feature_frame(3)))
+    assert len(answer.predictions) == 3 and not answer.classification
 
 
 def test_predict_client_turns_a_4xx_into_one_line(server):
