@@ -59,6 +59,7 @@ def test_it_scores_rows_as_the_model_would_in_process(server, store):
     response = score(server, json.dumps(example_request(rows)))
     assert response.status_code == 200, response.text
     expected = mlflow.pyfunc.load_model(str(store.model_dir)).predict(rows)
+    assert list(response.json()) == ["predictions"]  # a regressor's answer: numbers, nothing else
     assert response.json()["predictions"] == pytest.approx(list(expected))
     assert response.headers["x-ms-server-version"].startswith("azmlinfsrv/")
 
