@@ -151,9 +151,11 @@ class Scorer:
         """The answer for rows the contract accepted: numbers, or labels and probabilities."""
         if not self.classifier:
             return regression_answer(self.model.predict(frame))
-        return classification_answer(
-            self.model.predict(frame), self.model.classes_, self.model.predict_proba(frame)
-        )
+        probabilities = self.model.predict_proba(frame)
+        # The likeliest class, which is what the gradient-boosting classifier's predict() picks:
+        # one pass through the trees instead of two (they are most of a request's time).
+        labels = self.model.classes_[probabilities.argmax(axis=1)]
+        return classification_answer(labels, self.model.classes_, probabilities)
 
 
 def find_mlflow_model(model_dir: Path) -> Path:
