@@ -6,6 +6,7 @@ import json
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 
+import pandas as pd
 import pytest
 from serving_support import feature_frame, registered_store
 
@@ -92,7 +93,7 @@ def test_a_model_that_is_not_scikit_learn_stops_init_with_the_reason(tmp_path):
     from mlflow.models import infer_signature
 
     class Constant(mlflow.pyfunc.PythonModel):
-        def predict(self, context, model_input, params=None):
+        def predict(self, context, model_input: pd.DataFrame, params=None) -> list[float]:
             return [1.0] * len(model_input)
 
     rows = feature_frame(3)
@@ -100,6 +101,7 @@ def test_a_model_that_is_not_scikit_learn_stops_init_with_the_reason(tmp_path):
         str(tmp_path / "model"),
         python_model=Constant(),
         signature=infer_signature(rows, [1.0] * 3),
+        input_example=rows,
         pip_requirements=[],  # nothing to infer
     )
     with pytest.raises(RuntimeError, match=r"is not a scikit-learn model: score\.py serves models"):
