@@ -1,4 +1,5 @@
-"""Shared by the serving and deploy tests: a small registered model and a live local server."""
+"""Shared by the serving and deploy tests: small models (a registered regressor; classifiers saved
+as `invoke train` saves them) and a live local server."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import requests
+from example_tables import bundled, penguins
 
 FEATURES = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
 MODEL_NAME = "diabetes-model"
@@ -78,6 +80,69 @@ def registered_store(root: Path) -> Store:
         model_dir = download_model(tracking_uri, ModelRef(MODEL_NAME, "1"), root / "models")
         _STORE["store"] = Store(tracking_uri, model_dir)
     return _STORE["store"]
+
+
+@dataclass(frozen=True)
+class Example:
+    """A table a classifier is trained on, and the column it predicts."""
+
+    table: Callable[[], pd.DataFrame]
+    target: str
+
+    def features(self, rows: int | None = None) -> pd.DataFrame:
+        """Its feature rows typed as a client sends them (text, true/false, numbers, gaps)."""
+        from diabetes_model.core.data import features_frame
+        from diabetes_model.core.schema import infer_schema
+
+        table = self.table()
+        features = features_frame(table, infer_schema(table, self.target))
+        return features if rows is None else features.head(rows)
+
+
+CLASSIFIERS = {
+    # true/false labels, numbers only
+    "binary": Example(
+        lambda: bundled("breast_cancer").assign(label=lambda f: f.label == 1), "label"
+    ),
+    # whole-number labels 0, 1, 2
+    "multiclass": Example(lambda: bundled("wine"), "label"),
+    # text labels; text categories, true/false and numbers, each with gaps
+    "penguins": Example(penguins, "species"),
+}
+_CLASSIFIER_DIRS: dict[str, Path] = {}
+
+
+def classifier_dir(name: str, root: Path) -> Path:
+    """One of CLASSIFIERS trained (small) and saved once per test session, under `root`."""
+    if name not in _CLASSIFIER_DIRS:
+        example = CLASSIFIERS[name]
+        _CLASSIFIER_DIRS[name] = save_trained_model(example.table(), example.target, root / name)
+    return _CLASSIFIER_DIRS[name]
+
+
+def save_trained_model(table: pd.DataFrame, target: str, path: Path, max_iter: int = 30) -> Path:
+    """The project's pipeline trained on `table` and saved as `invoke train` saves it: the schema's
+    signature (`tracking.model_signature`), an input example and the skops types it trusts."""
+    import mlflow
+
+    from diabetes_model import tracking
+    from diabetes_model.core.data import split_xy
+    from diabetes_model.core.model import build_pipeline
+    from diabetes_model.core.schema import infer_schema
+
+    schema = infer_schema(table, target)
+    features, labels = split_xy(table, schema)
+    pipeline = build_pipeline(schema, {"max_iter": max_iter}, random_state=0)
+    pipeline.fit(features, labels)
+    mlflow.sklearn.save_model(
+        pipeline,
+        str(path),
+        signature=tracking.model_signature(schema, features, pipeline.predict(features.head(5))),
+        input_example=features.head(5),
+        pip_requirements=tracking.pinned_requirements(),
+        skops_trusted_types=tracking.SKOPS_TRUSTED_TYPES,
+    )
+    return path
 
 
 def free_port() -> int:

@@ -14,7 +14,7 @@ import pytest
 from azure_fake import FakeAzure, fake_azure
 from azure_fake.http import Response
 from projects import make_project
-from serving_support import registered_store
+from serving_support import CLASSIFIERS, classifier_dir, registered_store
 
 from diabetes_model.azure import deploy
 from diabetes_model.errors import UserError
@@ -23,13 +23,11 @@ ROOT = Path(__file__).resolve().parents[1]
 MODEL = "diabetes-model"
 
 
-@pytest.fixture(scope="module")
-def real_scorer(tmp_path_factory):
+def scoring_host(model_dir: Path):
     """Answers like a deployment running score.py: the project's Scorer on a real model."""
     from diabetes_model.serving.scorer import Scorer, ScorerConfig
 
-    store = registered_store(tmp_path_factory.mktemp("store"))
-    scorer = Scorer.load(ScorerConfig(model_dir=store.model_dir))
+    scorer = Scorer.load(ScorerConfig(model_dir=model_dir))
 
     def answer(deployment: str, body: bytes) -> Response:
         result = scorer.score(body)
@@ -38,6 +36,16 @@ def real_scorer(tmp_path_factory):
         return Response(result.status_code, json.loads(result.get_data()))
 
     return answer
+
+
+@pytest.fixture(scope="module")
+def real_scorer(tmp_path_factory):
+    return scoring_host(registered_store(tmp_path_factory.mktemp("store")).model_dir)
+
+
+@pytest.fixture(scope="module")
+def penguin_scorer(tmp_path_factory):
+    return scoring_host(classifier_dir("penguins", tmp_path_factory.mktemp("classifiers")))
 
 
 @pytest.fixture
@@ -144,7 +152,39 @@ def test_a_failed_smoke_request_leaves_traffic_where_it_was(cloud, tmp_path):
 def test_a_wrong_smoke_answer_leaves_traffic_where_it_was(cloud, tmp_path):
     run(tmp_path)
     cloud.online_scorer = lambda deployment, body: Response(200, {"predictions": [1.0]})
-    with pytest.raises(UserError, match="not 3 predictions; traffic is unchanged"):
+    with pytest.raises(UserError, match=r"\(1 prediction for 3 rows\); traffic is unchanged"):
+        run(tmp_path)
+    assert endpoint_of(cloud)["properties"]["traffic"] == {"blue": 100}
+
+
+def penguin_settings(tmp_path: Path) -> dict:
+    """The project settings of a classification table: text labels, categories with gaps."""
+    data = tmp_path / "penguins.csv"
+    CLASSIFIERS["penguins"].table().to_csv(data, index=False)
+    return {"data_path": str(data), "target": "species", "features": []}
+
+
+def test_a_classifier_passes_the_smoke_test_with_labels_and_probabilities(
+    cloud, tmp_path, penguin_scorer
+):
+    cloud.online_scorer = penguin_scorer
+    said: list[str] = []
+    project = make_project(tmp_path, project=penguin_settings(tmp_path))
+    assert deploy.deploy(project, deploy.Request(), say=said.append) == {"blue": 100}
+    (_, _, body) = cloud.scored[0]
+    assert json.loads(body)["input_data"]["columns"] == ["island", "bill_mm", "mass_g", "male"]
+    (smoke,) = [line for line in said if line.startswith("smoke request to blue")]
+    labels = smoke.split("(", 1)[1].rstrip(")").split(", ")
+    assert len(labels) == 3 and set(labels) <= {"Adelie", "Chinstrap", "Gentoo"}, smoke
+
+
+def test_a_classifiers_probabilities_that_do_not_sum_to_one_are_refused(cloud, tmp_path):
+    run(tmp_path)
+    wrong = {"predictions": ["a"] * 3, "probabilities": [{"a": 0.9, "b": 0.9}] * 3}
+    cloud.online_scorer = lambda deployment, body: Response(200, wrong)
+    with pytest.raises(
+        UserError, match=r"probabilities 0 sum to 1\.8, not 1\); traffic is unchanged"
+    ):
         run(tmp_path)
     assert endpoint_of(cloud)["properties"]["traffic"] == {"blue": 100}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -187,3 +188,66 @@ def test_signature_columns_come_from_mlflow_schema_json():
 def test_signatures_the_contract_cannot_check_are_refused(spec):
     with pytest.raises(ValueError, match="signature"):
         columns_from_signature(spec)
+
+
+# The project's signatures: every column optional (a missing value allowed), categories as text.
+MIXED = (
+    Column("island", "string", required=False),
+    Column("mass", "double", required=False),
+    Column("male", "boolean", required=False),
+)
+
+
+def mixed(rows: list[list[object]]) -> str:
+    return body({"input_data": {"columns": [c.name for c in MIXED], "data": rows}})
+
+
+def test_text_and_booleans_become_python_objects_with_nan_for_a_missing_value():
+    """As the pipeline was trained on them (core.data.features_frame): never pandas' NA, which
+    breaks the encoder's comparisons, nor None, which the encoder takes for a category."""
+    frame = parse_request(
+        mixed([["Dream", 3600, True], [None, None, None], ["Biscoe", 4000, False]]), MIXED
+    )
+    assert frame.dtypes.to_dict() == {"island": object, "mass": "float64", "male": object}
+    assert frame["island"].tolist()[::2] == ["Dream", "Biscoe"]
+    assert [type(v) for v in frame["male"].tolist()[::2]] == [bool, bool]
+    missing = frame.iloc[1].tolist()
+    assert all(isinstance(v, float) and np.isnan(v) for v in missing), missing
+
+
+def test_a_column_with_every_value_missing_stays_objects():
+    frame = parse_request(mixed([[None, 1, None], [None, 2, None]]), MIXED)
+    assert frame.dtypes.to_dict() == {"island": object, "mass": "float64", "male": object}
+    assert frame["male"].isna().all() and frame["island"].isna().all()
+
+
+@pytest.mark.parametrize(
+    ("row", "says"),
+    [
+        ([3, 1.0, True], "column 'island' row 0: expected a string, got int 3"),
+        ([True, 1.0, True], "column 'island' row 0: expected a string, got a boolean true"),
+        (
+            ["Dream", 1.0, "yes"],
+            "column 'male' row 0: expected true or false, got a string \"yes\"",
+        ),
+        (["Dream", 1.0, 1], "column 'male' row 0: expected true or false, got int 1"),
+    ],
+)
+def test_a_wrong_type_in_a_text_or_boolean_column_is_422_naming_it(row, says):
+    with pytest.raises(RequestError) as caught:
+        parse_request(mixed([row]), MIXED)
+    assert caught.value.status == 422 and says in caught.value.message, caught.value.message
+
+
+def test_example_request_sends_a_missing_value_as_null_and_numpy_values_as_json():
+    frame = pd.DataFrame(
+        {
+            "island": pd.Series(["Dream", np.nan], dtype=object),
+            "mass": [3600.0, np.nan],
+            "male": pd.Series([True, np.nan], dtype=object),
+        }
+    )
+    request = example_request(frame)
+    assert json.dumps(request, allow_nan=False)  # no NaN, which is not JSON
+    assert request["input_data"]["data"] == [["Dream", 3600.0, True], [None, None, None]]
+    assert parse_request(body(request), MIXED).equals(frame)

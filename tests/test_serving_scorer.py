@@ -6,6 +6,7 @@ import json
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 
+import pandas as pd
 import pytest
 from serving_support import feature_frame, registered_store
 
@@ -79,6 +80,32 @@ def test_only_post_is_scored_and_other_methods_are_told_to_post(model_dir):
     assert answer.status_code == 405
     assert "POST" in answer.headers.getlist("Allow")
     assert json.loads(answer.get_data())["message"].startswith("GET is not allowed on /score")
+
+
+def test_a_regressor_answers_numbers_only_as_it_always_has(model_dir):
+    answer = Scorer.load(ScorerConfig(model_dir=model_dir)).score(body(3))
+    assert list(answer) == ["predictions"]
+    assert [type(p) for p in answer["predictions"]] == [float] * 3
+
+
+def test_a_model_that_is_not_scikit_learn_stops_init_with_the_reason(tmp_path):
+    import mlflow
+    from mlflow.models import infer_signature
+
+    class Constant(mlflow.pyfunc.PythonModel):
+        def predict(self, context, model_input: pd.DataFrame, params=None) -> list[float]:
+            return [1.0] * len(model_input)
+
+    rows = feature_frame(3)
+    mlflow.pyfunc.save_model(
+        str(tmp_path / "model"),
+        python_model=Constant(),
+        signature=infer_signature(rows, [1.0] * 3),
+        input_example=rows,
+        pip_requirements=[],  # nothing to infer
+    )
+    with pytest.raises(RuntimeError, match=r"is not a scikit-learn model: score\.py serves models"):
+        Scorer.load(ScorerConfig(model_dir=tmp_path))
 
 
 def test_scored_rows_are_logged_with_the_model_version(model_dir, tmp_path):

@@ -59,6 +59,7 @@ def test_it_scores_rows_as_the_model_would_in_process(server, store):
     response = score(server, json.dumps(example_request(rows)))
     assert response.status_code == 200, response.text
     expected = mlflow.pyfunc.load_model(str(store.model_dir)).predict(rows)
+    assert list(response.json()) == ["predictions"]  # a regressor's answer: numbers, nothing else
     assert response.json()["predictions"] == pytest.approx(list(expected))
     assert response.headers["x-ms-server-version"].startswith("azmlinfsrv/")
 
@@ -208,8 +209,8 @@ def _listening_addresses(port: int) -> set[str]:
 
 def test_predict_client_returns_the_predictions(server):
     running, _ = server
-    predictions = post(f"{running.url}/score", example_request(feature_frame(3)))
-    assert len(predictions) == 3
+    answer = post(f"{running.url}/score", example_request(feature_frame(3)))
+    assert len(answer.predictions) == 3 and not answer.classification
 
 
 def test_predict_client_turns_a_4xx_into_one_line(server):

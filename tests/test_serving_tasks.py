@@ -14,11 +14,14 @@ from typing import ClassVar
 import pandas as pd
 import pytest
 import yaml
+from example_tables import penguins
 from invoke import Config, Exit, MockContext, Result
 from project_tasks import load_project_tasks
 from serving_support import register_model
 
 from diabetes_model.core import drift
+from diabetes_model.serving.answer import read_answer
+from diabetes_model.serving.predict import format_predictions
 
 ROOT = Path(__file__).resolve().parents[1]
 FEATURES = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
@@ -105,13 +108,15 @@ def test_serve_with_an_unreadable_store_is_one_line(monkeypatch, tmp_path):
 class Recorder(BaseHTTPRequestHandler):
     received: ClassVar[list[dict]] = []
     authorization: ClassVar[list[str | None]] = []
+    reply: ClassVar[dict | None] = None  # the answer to send; None: a number per row
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         Recorder.received.append(body)
         Recorder.authorization.append(self.headers.get("Authorization"))
         rows = body["input_data"]["data"]
-        answer = json.dumps({"predictions": [100.0 + i for i in range(len(rows))]}).encode()
+        reply = Recorder.reply or {"predictions": [100.0 + i for i in range(len(rows))]}
+        answer = json.dumps(reply).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(answer)))
@@ -129,6 +134,7 @@ def scoring_url():
     thread.start()
     Recorder.received.clear()
     Recorder.authorization.clear()
+    Recorder.reply = None
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/score"
     finally:
@@ -156,6 +162,73 @@ def test_predict_sends_a_request_file_as_it_is(scoring_url, tmp_path, capsys):
     tasks.predict(context(), url=scoring_url, file=str(path))
     assert Recorder.received == [request]
     assert capsys.readouterr().out.strip() == "row 0: 100.00"
+
+
+IRIS_ANSWER = {
+    "predictions": ["setosa", "virginica"],
+    "probabilities": [
+        {"setosa": 0.97, "versicolor": 0.02, "virginica": 0.01},
+        {"setosa": 0.0, "versicolor": 0.3, "virginica": 0.7},
+    ],
+}
+
+
+def test_predict_prints_a_classifiers_label_and_probabilities_likeliest_first(
+    scoring_url, tmp_path, capsys
+):
+    Recorder.reply = IRIS_ANSWER
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps({"input_data": {"columns": ["a"], "data": [[1.0], [2.0]]}}))
+    tasks.predict(context(), url=scoring_url, file=str(path))
+    assert capsys.readouterr().out.splitlines() == [
+        "row 0: setosa (setosa 0.97, versicolor 0.02, virginica 0.01)",
+        "row 1: virginica (virginica 0.70, versicolor 0.30, setosa 0.00)",
+    ]
+
+
+def test_predict_shows_the_five_likeliest_of_many_classes_and_true_false_labels():
+    many = {str(n): share for n, share in enumerate([0.4, 0.2, 0.1, 0.1, 0.1, 0.05, 0.05])}
+    answer = read_answer(
+        {"predictions": [0, True], "probabilities": [many, {"false": 0.25, "true": 0.75}]}
+    )
+    assert format_predictions(answer).splitlines() == [
+        "row 0: 0 (0 0.40, 1 0.20, 2 0.10, 3 0.10, 4 0.10, 2 more)",
+        "row 1: true (true 0.75, false 0.25)",
+    ]
+
+
+def test_predict_refuses_an_answer_it_cannot_read_in_one_line(scoring_url, tmp_path):
+    Recorder.reply = {"predictions": ["setosa"]}  # labels but no probabilities
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps({"input_data": {"columns": ["a"], "data": [[1.0]]}}))
+    with pytest.raises(Exit, match=r"answered with no usable predictions \(prediction 0 is"):
+        tasks.predict(context(), url=scoring_url, file=str(path))
+
+
+def test_predict_sends_a_csv_with_text_true_false_and_blanks_as_json(scoring_url, tmp_path):
+    path = tmp_path / "rows.csv"
+    path.write_text("island,bill_mm,male,species\nDream,38.5,True,Adelie\n,40,,Gentoo\n")
+    tasks.predict(context(project={"target": "species"}), url=scoring_url, file=str(path))
+    assert Recorder.received == [
+        {
+            "input_data": {
+                "columns": ["island", "bill_mm", "male"],
+                "data": [["Dream", 38.5, True], [None, 40.0, None]],
+            }
+        }
+    ]
+
+
+def test_predict_sends_rows_of_a_table_with_gaps(scoring_url, tmp_path):
+    data = tmp_path / "penguins.csv"
+    penguins(40).to_csv(data, index=False)
+    settings = {"data_path": str(data), "target": "species", "features": []}
+    tasks.predict(context(project=settings), url=scoring_url, rows=20)
+    (body,) = Recorder.received
+    assert body["input_data"]["columns"] == ["island", "bill_mm", "mass_g", "male"]
+    rows = body["input_data"]["data"]
+    assert rows[0][0] is None and rows[0][3] is None  # the table's first row has both gaps
+    assert {type(row[3]) for row in rows[1:19]} == {bool}  # the next gap is in row 19
 
 
 def test_predict_sends_an_endpoint_key_from_the_environment_only(

@@ -14,12 +14,11 @@
 from __future__ import annotations
 
 import json
-import math
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from diabetes_model.azure import assets, monitor, rollout
 from diabetes_model.azure.workspace import azure_errors, connect
@@ -27,6 +26,9 @@ from diabetes_model.console import Say
 from diabetes_model.errors import UserError, first_line
 from diabetes_model.job_specs import load_spec
 from diabetes_model.project import Project
+
+if TYPE_CHECKING:
+    from diabetes_model.serving.answer import Answer
 
 SMOKE_ROWS = 3
 
@@ -106,7 +108,7 @@ def _roll_out(
     deployment = deployment_entity(project, slot, endpoint.name, f"azureml:{model_name}:{model}")
     deployment.environment = environment
     _create_deployment(client, deployment)
-    predictions = smoke_test(client, endpoint.name, slot, rows)
+    predictions = smoke_test(client, endpoint.name, slot, rows).predictions
     say(f"smoke request to {slot}: {len(predictions)} predictions ({_preview(predictions)})")
     traffic = rollout.new_traffic(slot, request.traffic, deployments | {slot})
     endpoint.traffic = traffic
@@ -137,10 +139,13 @@ def _logs_command(endpoint_name: str, slot: str) -> str:
     return f"az ml online-deployment get-logs --endpoint-name {endpoint_name} --name {slot}"
 
 
-def smoke_test(client: Any, endpoint_name: str, slot: str, rows: Any) -> list[float]:
-    """Score a few rows on the new deployment alone (before it has traffic); refuse a bad answer."""
+def smoke_test(client: Any, endpoint_name: str, slot: str, rows: Any) -> Answer:
+    """Score a few rows on the new deployment alone (before it has traffic); refuse a bad answer:
+    a wrong number of predictions, numbers that are not finite, or a classifier's probabilities
+    that are not one per class summing to 1 (serving/answer.py)."""
     from azure.core.exceptions import HttpResponseError
 
+    from diabetes_model.serving.answer import MalformedAnswer, read_answer
     from diabetes_model.serving.contract import example_request
 
     logs = _logs_command(endpoint_name, slot)
@@ -156,31 +161,24 @@ def smoke_test(client: Any, endpoint_name: str, slot: str, rows: Any) -> list[fl
                 f"deployment {slot} failed its smoke request ({error.status_code}); traffic is "
                 f"unchanged. Its logs: {logs}"
             ) from None
-    predictions = _predictions(answer)
-    if len(predictions) != len(rows) or not all(math.isfinite(p) for p in predictions):
+    try:
+        return read_answer(_payload(answer), rows=len(rows))
+    except MalformedAnswer as problem:
         raise UserError(
-            f"deployment {slot} answered the smoke request with {str(answer)[:200]!r}, not "
-            f"{len(rows)} predictions; traffic is unchanged. Its logs: {logs}"
-        )
-    return predictions
+            f"deployment {slot} answered the smoke request with {str(answer)[:200]!r} "
+            f"({problem}); traffic is unchanged. Its logs: {logs}"
+        ) from None
 
 
-def _predictions(answer: Any) -> list[float]:
+def _payload(answer: Any) -> Any:
     payload = answer
     for _ in range(2):  # invoke() returns the body text; a JSON string may hold JSON again
         if isinstance(payload, str):
             try:
                 payload = json.loads(payload)
             except ValueError:
-                return []
-    if isinstance(payload, dict):
-        payload = payload.get("predictions")
-    if not isinstance(payload, list):
-        return []
-    try:
-        return [float(p) for p in payload]
-    except (TypeError, ValueError):
-        return []
+                return None
+    return payload
 
 
 def _model_version(client: Any, name: str, version: str) -> str:
@@ -227,5 +225,7 @@ def deployment_entity(project: Project, slot: str, endpoint: str, model: str) ->
     )
 
 
-def _preview(predictions: Sequence[float]) -> str:
-    return ", ".join(f"{p:.1f}" for p in predictions[:3])
+def _preview(predictions: Sequence[Any]) -> str:
+    from diabetes_model.serving.answer import label_text
+
+    return ", ".join(f"{p:.1f}" if isinstance(p, float) else label_text(p) for p in predictions[:3])

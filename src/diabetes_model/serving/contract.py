@@ -1,7 +1,8 @@
 """The scoring request contract: parse a JSON body and check it against the model's input columns.
 
 Pure: no I/O, no MLflow. Every way a request can be wrong ends in a `RequestError` that carries the
-HTTP status and one sentence saying what is wrong and how to fix it.
+HTTP status and one sentence saying what is wrong and how to fix it. A request that passes becomes
+a frame typed as the model's pipeline was trained on (`core.data.features_frame`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 # Accepted request shapes. `input_data` is what Azure ML's MLflow deployments take; the
@@ -33,8 +35,8 @@ _PANDAS_DTYPE = {
     "float": "float32",
     "long": "Int64",
     "integer": "Int32",
-    "boolean": "boolean",
-    "string": "string",
+    "boolean": "object",
+    "string": "object",
 }
 
 
@@ -78,7 +80,9 @@ def parse_request(
     """The rows of a scoring request as a frame with exactly `columns`, in order, typed as declared.
 
     A JSON `null` is a missing value (the pipeline imputes it), unless the column is required and
-    not numeric.
+    not numeric. Booleans and text stay Python objects, with NaN for a missing value, as in
+    training: scikit-learn's encoder takes None for a category of its own, and pandas' own missing
+    value (NA, what its boolean and string types hold) breaks its comparisons.
     """
     payload = _load_json(body)
     key, table = _the_table(payload)
@@ -99,9 +103,14 @@ def parse_request(
         )
         raise RequestError(422, "; ".join(errors[:MAX_ERRORS_LISTED]) + more)
     frame = pd.DataFrame(rows, columns=list(header))
-    return frame[[c.name for c in columns]].astype(
+    typed = frame[[c.name for c in columns]].astype(
         {c.name: _PANDAS_DTYPE[c.dtype] for c in columns}
     )
+    for column in columns:
+        if _PANDAS_DTYPE[column.dtype] == "object":
+            values = typed[column.name]
+            typed[column.name] = values.where(values.notna(), np.nan)
+    return typed
 
 
 def check_method(method: str) -> None:
@@ -121,8 +130,10 @@ def check_content_type(content_type: str) -> None:
 
 
 def example_request(frame: pd.DataFrame) -> dict[str, Any]:
-    """The request body that scores `frame` (the `input_data` split form)."""
-    return {"input_data": {"columns": list(frame.columns), "data": frame.to_numpy().tolist()}}
+    """The request body that scores `frame` (the `input_data` split form): Python values, a
+    missing one (NaN, None, NA) as null, since JSON has no NaN."""
+    values = frame.astype(object).where(frame.notna(), None)
+    return {"input_data": {"columns": list(frame.columns), "data": values.to_numpy().tolist()}}
 
 
 def _load_json(body: str | bytes) -> Any:

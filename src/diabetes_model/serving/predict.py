@@ -1,15 +1,18 @@
 """`invoke predict`: send rows to a scoring URL (the local server, or an online endpoint) and
-print one prediction per row."""
+print one prediction per row: a number, or a label with its classes' probabilities."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from diabetes_model.errors import UserError, first_line
+from diabetes_model.serving.answer import Answer, MalformedAnswer, label_text, read_answer
 from diabetes_model.settings import Settings
+
+MOST_CLASSES_SHOWN = 5
 
 
 def predict(url: str, file: Path | None, settings: Settings, rows: int, key: str = "") -> str:
@@ -54,8 +57,8 @@ def request_body(path: Path | None, sample: Any, rows: int = 5, target: str = ""
         raise UserError(f"--file {path} is not valid JSON ({error})") from None
 
 
-def post(url: str, body: Mapping[str, Any], timeout: float = 30.0, key: str = "") -> list[float]:
-    """Send one scoring request and return the predictions; any failure is a one-line UserError."""
+def post(url: str, body: Mapping[str, Any], timeout: float = 30.0, key: str = "") -> Answer:
+    """Send one scoring request and return the answer; any failure is a one-line UserError."""
     import requests
 
     headers = {"Authorization": f"Bearer {key}"} if key else {}
@@ -74,14 +77,31 @@ def post(url: str, body: Mapping[str, Any], timeout: float = 30.0, key: str = ""
     if response.status_code != 200:
         message = payload.get("message") if isinstance(payload, dict) else None
         raise UserError(f"{url} answered {response.status_code}: {message or response.text[:200]}")
-    predictions = payload.get("predictions") if isinstance(payload, dict) else payload
     try:
-        return [float(value) for value in predictions]
-    except (TypeError, ValueError):
-        raise UserError(f"{url} answered without predictions: {response.text[:200]}") from None
+        return read_answer(payload)
+    except MalformedAnswer as error:
+        raise UserError(
+            f"{url} answered with no usable predictions ({error}): {response.text[:200]}"
+        ) from None
 
 
-def format_predictions(predictions: Sequence[float]) -> str:
-    """One line per row: its number and the prediction."""
-    width = len(str(len(predictions) - 1))
-    return "\n".join(f"row {i:>{width}}: {value:.2f}" for i, value in enumerate(predictions))
+def format_predictions(answer: Answer, most: int = MOST_CLASSES_SHOWN) -> str:
+    """One line per row: its number and the prediction; for a classifier, the label and the
+    probabilities of the `most` likeliest classes, likeliest first."""
+    width = len(str(len(answer.predictions) - 1))
+    if not answer.classification:
+        return "\n".join(
+            f"row {i:>{width}}: {value:.2f}" for i, value in enumerate(answer.predictions)
+        )
+    return "\n".join(
+        f"row {i:>{width}}: {label_text(label)} ({_likeliest(shares, most)})"
+        for i, (label, shares) in enumerate(
+            zip(answer.predictions, answer.probabilities, strict=True)
+        )
+    )
+
+
+def _likeliest(shares: Mapping[str, float], most: int) -> str:
+    ranked = sorted(shares.items(), key=lambda item: -item[1])
+    shown = ", ".join(f"{label} {share:.2f}" for label, share in ranked[:most])
+    return shown + (f", {len(ranked) - most} more" if len(ranked) > most else "")

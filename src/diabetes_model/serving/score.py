@@ -5,7 +5,8 @@ managed online endpoint (azureml/deployment-*.yml, code_configuration). It loads
 so `init()` first makes the `diabetes_model` package beside it importable.
 
 `run()` gets the raw request (`@rawhttp`) and returns a dict for success (the server answers 200
-with it as JSON) or an `AMLResponse` with a 4xx status and `{"message": ...}` for a request it cannot
+with it as JSON: a regressor's numbers, or a classifier's labels and probabilities, as answer.py
+shapes them) or an `AMLResponse` with a 4xx status and `{"message": ...}` for a request it cannot
 score, a GET included: bad input is never a 500.
 """
 

@@ -1,7 +1,8 @@
 """What the scoring script does: load the MLflow model, check each request, predict, record inputs.
 
 `score.py` holds one `Scorer` between Azure ML's `init()` and `run()` calls. Its configuration comes
-from the environment the inference server runs in, read once, in `ScorerConfig.from_environ`.
+from the environment the inference server runs in, read once, in `ScorerConfig.from_environ`. The
+answer's shape, for a regressor and for a classifier, is in `answer.py`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pandas as pd
 import yaml
 from azureml_inference_server_http.api.aml_response import AMLResponse
 
+from diabetes_model.serving.answer import classification_answer, regression_answer
 from diabetes_model.serving.contract import (
     DEFAULT_MAX_ROWS,
     Column,
@@ -72,12 +74,13 @@ class ScorerConfig:
 class InputSink(Protocol):
     """Somewhere scored inputs go for monitoring; a failing sink must not fail the request."""
 
-    def record(self, frame: pd.DataFrame, predictions: Sequence[float], request_id: str) -> None:
-        """Keep the rows that were scored and what the model answered."""
+    def record(self, frame: pd.DataFrame, predictions: Sequence[Any], request_id: str) -> None:
+        """Keep the rows that were scored and what the model answered (numbers, or labels)."""
 
 
 class Scorer:
-    """Checks requests against the model signature and scores them."""
+    """Checks requests against the model signature and scores them with the scikit-learn model:
+    a classifier (it has `predict_proba` and `classes_`) answers labels and probabilities."""
 
     def __init__(
         self,
@@ -90,16 +93,22 @@ class Scorer:
         self.columns = tuple(columns)
         self.max_rows = max_rows
         self.sinks = tuple(sinks)
+        self.classifier = hasattr(model, "predict_proba") and hasattr(model, "classes_")
 
     @classmethod
     def load(cls, config: ScorerConfig) -> Scorer:
         """Load the one MLflow model found under the model directory, with the configured sinks."""
         model_path = find_mlflow_model(config.model_dir)
-        model = mlflow.pyfunc.load_model(str(model_path))
-        schema = model.metadata.get_input_schema()
+        loaded = mlflow.pyfunc.load_model(str(model_path))
+        schema = loaded.metadata.get_input_schema()
         if schema is None or not schema.has_input_names():
             raise RuntimeError(
                 f"the model at {model_path} has no named input signature: log it with one"
+            )
+        if "sklearn" not in loaded.metadata.flavors:
+            raise RuntimeError(
+                f"the model at {model_path} is not a scikit-learn model: score.py serves models "
+                "logged with mlflow.sklearn, as `invoke train` logs them"
             )
         label = _model_label(model_path)
         sinks: list[InputSink] = [AzureDataCollector()]
@@ -107,6 +116,10 @@ class Scorer:
             sinks.append(
                 LocalInputLog(RollingJsonl(config.input_log, config.input_log_max_bytes), label)
             )
+        # The pipeline itself, not MLflow's pyfunc wrapper: the contract has checked and typed
+        # every column already, and MLflow's own check refuses a boolean column whose values are
+        # all missing (it takes their NaN for a float column), which the pipeline scores.
+        model = loaded.get_raw_model()
         return cls(model, columns_from_signature(schema.to_dict()), config.max_rows, sinks)
 
     def score(
@@ -126,13 +139,23 @@ class Scorer:
         except RequestError as error:
             headers = {"Allow": ALLOWED_METHODS} if error.status == 405 else {}
             return AMLResponse({"message": error.message}, error.status, headers, json_str=True)
-        predictions = [float(value) for value in self.model.predict(frame)]
+        answer = self.predict(frame)
         for sink in self.sinks:
             try:
-                sink.record(frame, predictions, request_id)
+                sink.record(frame, answer["predictions"], request_id)
             except Exception:  # monitoring must never take scoring down with it
                 logger.exception("could not record the inputs with %s", type(sink).__name__)
-        return {"predictions": predictions}
+        return answer
+
+    def predict(self, frame: pd.DataFrame) -> dict[str, Any]:
+        """The answer for rows the contract accepted: numbers, or labels and probabilities."""
+        if not self.classifier:
+            return regression_answer(self.model.predict(frame))
+        probabilities = self.model.predict_proba(frame)
+        # The likeliest class, which is what the gradient-boosting classifier's predict() picks:
+        # one pass through the trees instead of two (they are most of a request's time).
+        labels = self.model.classes_[probabilities.argmax(axis=1)]
+        return classification_answer(labels, self.model.classes_, probabilities)
 
 
 def find_mlflow_model(model_dir: Path) -> Path:
@@ -154,8 +177,8 @@ class LocalInputLog:
         self.log = log
         self.model = model
 
-    def record(self, frame: pd.DataFrame, predictions: Sequence[float], request_id: str) -> None:
-        """Append one line per scored row."""
+    def record(self, frame: pd.DataFrame, predictions: Sequence[Any], request_id: str) -> None:
+        """Append one line per scored row: the inputs as they came (null where one is missing)."""
         now = datetime.now(UTC).isoformat(timespec="milliseconds")
         # to_dict gives Python values, with NaN or pd.NA where one is missing: those become null.
         # (One pass over the rows; astype(object).where(notna) took a fifth of a request's time.)
@@ -187,7 +210,7 @@ class AzureDataCollector:
         self.inputs = Collector(name=AZURE_INPUTS_COLLECTION, on_error=self._dropped)
         self.outputs = Collector(name=AZURE_OUTPUTS_COLLECTION, on_error=self._dropped)
 
-    def record(self, frame: pd.DataFrame, predictions: Sequence[float], request_id: str) -> None:
+    def record(self, frame: pd.DataFrame, predictions: Sequence[Any], request_id: str) -> None:
         """Collect inputs and outputs under one correlation id, as model monitoring joins them."""
         context = self.inputs.collect(frame)
         self.outputs.collect(pd.DataFrame({"prediction": list(predictions)}), context)
