@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from diabetes_model.core.gate import Decision, decide
+from diabetes_model.core.gate import Decision, decide, trivial_score
 from diabetes_model.errors import UserError
 
 
@@ -90,3 +90,18 @@ def test_a_decision_survives_its_round_trip_through_json():
     decision = decide("regression", 56.0, 73.0, 0.01, champion=55.0, champion_version="2")
 
     assert Decision.from_dict(json.loads(json.dumps(decision.as_dict()))) == decision
+
+
+def test_a_champion_that_cannot_score_the_test_rows_keeps_the_candidate_out_until_overridden():
+    decision = decide(
+        "regression", 55.0, 73.0, 0.01, champion_version="2", champion_error="no column 'bmi'"
+    )
+
+    assert not decision.promote
+    assert "champion version 2 cannot score these test rows (no column 'bmi')" in decision.reason
+    assert "--promote-anyway" in decision.reason
+
+
+def test_the_trivial_score_is_the_training_mean_or_the_class_shares_on_the_test_rows():
+    assert trivial_score("regression", [1.0, 3.0], [2.0, 4.0]) == pytest.approx(math.sqrt(2))
+    assert trivial_score("classification", ["a", "b", "b"], ["a", "b"], ["a", "b"]) == 0.5

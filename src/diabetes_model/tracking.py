@@ -6,8 +6,8 @@ import contextlib
 import importlib.metadata
 import json
 import os
-import signal
 import shutil
+import signal
 import socket
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -146,12 +146,23 @@ def log_training_run(
             mlflow.log_artifacts(str(saved), MODEL_ARTIFACT_PATH)
             if model_output is not None:
                 shutil.copytree(saved, model_output, dirs_exist_ok=True)
+                _record_run(model_output, run.info.run_id)
         model_uri = f"runs:/{run.info.run_id}/{MODEL_ARTIFACT_PATH}"
         version = None
         if registered_model_name:
             registered = mlflow.register_model(model_uri, registered_model_name, tags=dict(tags))
             version = str(registered.version)
     return LoggedRun(run.info.run_id, experiment_id, model_uri, version)
+
+
+def _record_run(model_folder: Path, run_id: str) -> None:
+    """Name the run in the folder's MLmodel (`run_id`, as MLflow's log_model would), so a later
+    pipeline step registers `runs:/<run_id>/model` from the folder alone."""
+    from mlflow.models import Model
+
+    model = Model.load(str(model_folder))
+    model.run_id = run_id
+    model.save(str(model_folder / "MLmodel"))
 
 
 @contextlib.contextmanager

@@ -20,6 +20,21 @@ from diabetes_model.errors import UserError
 TRIVIAL = {"regression": "predicting the mean", "classification": "predicting the class shares"}
 
 
+def trivial_score(task: str, y_train: Any, y_test: Any, classes: Any = ()) -> float:
+    """The primary metric of the trivial model on the test rows: the training mean for regression,
+    the training class shares for classification (as training's baseline check)."""
+    import numpy as np
+    import pandas as pd
+
+    from diabetes_model.core.metrics import regression_metrics, roc_auc
+
+    if task == "regression":
+        mean = np.full(len(y_test), float(np.mean(y_train)))
+        return regression_metrics(np.asarray(y_test, dtype=float), mean).rmse
+    shares = pd.Series(y_train).value_counts(normalize=True).reindex(list(classes)).fillna(0.0)
+    return roc_auc(y_test, np.tile(shares.to_numpy(), (len(y_test), 1)), list(classes))
+
+
 @dataclass(frozen=True)
 class Decision:
     """What the gate decided and why, with the scores it compared (written as decision.json)."""
@@ -70,8 +85,10 @@ def decide(
     tolerance: float,
     champion: float | None = None,
     champion_version: str | None = None,
+    champion_error: str = "",
 ) -> Decision:
-    """The gate's decision for scores on the same test rows (`champion` None: there is none)."""
+    """The gate's decision for scores on the same test rows (`champion` None: there is none;
+    `champion_error`: why the champion could not score them, which keeps the candidate out)."""
     name, goal = PRIMARY[task]
     metric = f"test_{name}"
     judged = Decision(
@@ -90,6 +107,12 @@ def decide(
         return _with(judged, False, f"{metric} is undefined on these test rows (a class missing?)")
     if not is_better(task, candidate, baseline):
         why = f"{metric} {candidate:.4g} is no better than {TRIVIAL[task]} ({baseline:.4g})"
+        return _with(judged, False, why)
+    if champion_error:
+        why = (
+            f"champion version {champion_version} cannot score these test rows ({champion_error}); "
+            "replace it deliberately with --promote-anyway"
+        )
         return _with(judged, False, why)
     if champion is None:
         return _with(
