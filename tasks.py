@@ -380,6 +380,33 @@ def sweep(
 
 @task(
     help={
+        # invoke takes no optional positional argument: --model, as in `invoke serve`.
+        "model": "NAME:VERSION (or NAME/VERSION), or NAME for its champion (default: the "
+        "champion of project.model_name)",
+        "remote": "read the Azure ML workspace's registry, where the champion is the version "
+        "tagged champion=true",
+        **WORKSPACE.help,
+    }
+)
+@WORKSPACE
+def lineage(
+    c: Context, model: str = "", remote: bool = False, azure_workspace: dict[str, str] | None = None
+):
+    """local · Print a model version's record: data, code, who, environment, evaluation, deploys."""
+    project = _project(c, azure_workspace)
+    if remote:
+        from diabetes_model.azure.champion import remote_record
+
+        record = _checked(remote_record, project, model)
+    else:
+        from diabetes_model.lineage import local_record
+
+        record = _checked(local_record, project.tracking_uri, model, project.settings.model_name)
+    print("\n".join(record.describe()))
+
+
+@task(
+    help={
         "port": "port to listen on (Codespaces forwards 5000)",
         "host": "interface to bind: 127.0.0.1 keeps the unauthenticated UI on this machine "
         "(VS Code and Codespaces forward it); 0.0.0.0 offers it to your whole network",
@@ -439,7 +466,8 @@ def register(c: Context, job: str = "", azure_workspace: dict[str, str] | None =
 
 @task(
     help={
-        "model_version": "registered model version (default: the workspace's latest)",
+        "model_version": "registered model version (default: the champion, the version tagged "
+        "champion=true by the pipeline; else the workspace's latest)",
         "traffic": "percent of traffic for the new deployment after its smoke request",
         "slot": "blue or green (default: the idle one)",
         "monitor": "also create or update the drift monitor (azureml/monitor.yml)",

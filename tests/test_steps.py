@@ -142,3 +142,27 @@ def test_register_refuses_a_decision_taken_against_another_champion(tmp_path, is
             register.RegisterConfig.from_argv(argv), isolated_mlflow, register.Provenance()
         )
     assert not (tmp_path / "r").exists()
+
+
+def test_in_an_azure_ml_job_register_tags_its_own_run_with_the_verdict(
+    tmp_path, diabetes_csv, isolated_mlflow
+):
+    """Azure ML sets MLFLOW_RUN_ID in a job; the verdict on that run's tags is what
+    `invoke pipeline --remote --stream` reads back from the register step's child run."""
+    import mlflow
+
+    project = make_project(tmp_path, project={"data_path": str(diabetes_csv)})
+    done = run_pipeline(project, PipelineRequest({"max_iter": 20}), {}, say=lambda line: None)
+    mlflow.set_tracking_uri(isolated_mlflow)
+    with mlflow.start_run() as step_run:
+        pass
+    out = done.output_dir
+    argv = ["--model", str(out / "train" / "model"), "--report", str(out / "evaluate" / "report"),
+            "--split", str(out / "prep" / "train" / "split.json"), "--record", str(tmp_path / "r")]  # fmt: skip
+    environ = {"MLFLOW_RUN_ID": step_run.info.run_id}
+
+    assert register.run(argv, isolated_mlflow, environ) == 0
+
+    tags = mlflow.MlflowClient(isolated_mlflow).get_run(step_run.info.run_id).data.tags
+    assert tags["gate.promoted"] == "true"
+    assert tags["gate.summary"].startswith("promoted: diabetes-model version 1 is the champion")
