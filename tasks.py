@@ -327,11 +327,12 @@ def pipeline(
     azure_workspace: dict[str, str] | None = None,
 ):
     """local · Prep, train, evaluate against the champion, register what passes; --remote too."""
-    from diabetes_model.core.model import parse_param_pairs
-
     project = _project(c, azure_workspace, data_path=data, experiment_name=experiment)
     overrides, train_args = _hyperparameters(hyperparameters)
-    _checked(parse_param_pairs, hyperparameters["param"] or [])  # before any step runs
+    if train_args:  # refused before any step runs (scikit-learn knows the names: 1 s to import)
+        from diabetes_model.core.model import parse_param_pairs
+
+        _checked(parse_param_pairs, hyperparameters["param"])
     if _runs_remotely(azure_job):
         from diabetes_model.azure import pipeline as remote
 
