@@ -47,6 +47,17 @@ def test_pipeline_runs_the_steps_and_summarizes_them(tasks, context, tmp_path, m
     assert "prep reused, train reused, evaluate reused, register reused" in capsys.readouterr().out
 
 
+def test_a_losing_candidate_ends_the_task_normally_with_not_promoted(tasks, context, capsys):
+    """Exit 0: keeping a worse model out is the pipeline doing its job, not a failure."""
+    tasks.pipeline(context, max_iter=20)
+    capsys.readouterr()
+
+    tasks.pipeline(context, max_iter=1)  # raises no Exit
+
+    out = capsys.readouterr().out
+    assert "\nnot promoted: test_rmse " in out and "the champion stays version 1" in out
+
+
 def test_a_named_hyperparameter_through_param_is_refused_before_any_step(tasks, context, tmp_path):
     with pytest.raises(Exit, match=r"use --max-iter 5 instead"):
         tasks.pipeline(context, param=["max_iter=5"])

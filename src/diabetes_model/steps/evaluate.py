@@ -21,7 +21,7 @@ from diabetes_model.steps.common import StepParser, read_json, step_main, write_
 
 DEFAULTS = Settings()
 DECISION_FILE = "decision.json"
-# Azure ML's and MLflow's errors for a model that cannot take the rows: missing or mistyped columns.
+# What pandas and scikit-learn raise for rows a model cannot take: missing or mistyped columns.
 SCORING_ERRORS = (KeyError, ValueError, TypeError)
 
 
