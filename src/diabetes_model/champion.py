@@ -77,7 +77,14 @@ def crown(client: Any, name: str, version: str, by_tag: bool) -> Champion | None
 def versions(client: Any, name: str) -> list[Any]:
     """Every version of model `name` (none when it is not registered). Filtered by name only:
     Azure ML's MLflow registry is not documented to filter by run or tag."""
-    return list(client.search_model_versions(f"name='{_quoted(name)}'"))
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return list(client.search_model_versions(f"name='{_quoted(name)}'"))
+    except MlflowException as error:  # a registry that answers "no such model" instead of []
+        if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return []
+        raise
 
 
 def version_of_run(client: Any, name: str, run_id: str) -> str | None:
