@@ -14,6 +14,7 @@ imports what it needs and hands the work to the `diabetes_model` module named li
 from __future__ import annotations
 
 import functools
+import gc
 import inspect
 import os
 import shlex
@@ -352,6 +353,9 @@ def pipeline(
 
     request = PipelineRequest(overrides, train_args, force=force, promote_anyway=promote_anyway)
     report_local_run(project, _checked(run_pipeline, project, request, os.environ), os.environ)
+    # As `python -m diabetes_model.train` does before it exits: the millions of objects mlflow,
+    # scikit-learn and pandas created need no collection at exit (about a second saved).
+    gc.freeze()
 
 
 @task(
