@@ -60,13 +60,31 @@ class Scored:
 
 def evaluate(config: EvaluateConfig, tracking_uri: str) -> dict[str, Any]:
     """Score both, decide, write the report; returns decision.json's content."""
+    from diabetes_model.core.gate import check_tolerance
+    from diabetes_model.steps.evaluation_report import Drawing, write_report
+
+    check_tolerance(config.tolerance)  # before any work
+    config.report.mkdir(parents=True, exist_ok=True)
+    drawing = Drawing(config.report)
+    try:
+        result, y_true, candidate, rival = _judge(config, tracking_uri)
+        drawing.finish(result, y_true, candidate, rival)
+    finally:
+        drawing.cancel()
+    write_report(config.report, result)
+    write_json(config.report / DECISION_FILE, result)
+    return result
+
+
+def _judge(config: EvaluateConfig, tracking_uri: str) -> tuple[dict[str, Any], Any, Scored, Any]:
+    """Load and score both models, and decide: decision.json's content, the test targets, and
+    the candidate's and the champion's scores (None without a usable champion)."""
     from mlflow import MlflowClient
 
     from diabetes_model.champion import find_champion, marks_with_tag
-    from diabetes_model.core.gate import check_tolerance, decide, trivial_score
+    from diabetes_model.core.gate import decide, trivial_score
     from diabetes_model.tables import read_table
 
-    check_tolerance(config.tolerance)  # before any work
     split = read_json(config.test.parent / "split.json", "the prep step")
     task, target = split["task"], split["target"]
     test, _ = read_table(config.test)
@@ -94,11 +112,7 @@ def evaluate(config: EvaluateConfig, tracking_uri: str) -> dict[str, Any]:
         "metrics": {"candidate": candidate.metrics, "champion": rival.metrics if rival else None},
         "test_sha256": split["test"]["sha256"],
     }
-    from diabetes_model.steps.evaluation_report import write_report
-
-    write_report(config.report, result, test[target].to_numpy(), candidate, rival)
-    write_json(config.report / DECISION_FILE, result)
-    return result
+    return result, test[target].to_numpy(), candidate, rival
 
 
 def _primary(task: str) -> str:

@@ -1,13 +1,22 @@
 """The evaluate step's report: report.md (the metrics of candidate and champion side by side, the
 decision and why) and evaluation.png (the primary metric of both against the trivial model, and
-the two models' predictions on the same test rows)."""
+the two models' predictions on the same test rows).
+
+The figure is drawn by a second process, started when the step starts: it imports matplotlib
+(half a second) on another core while this one loads and scores the models, as the training's
+figure is drawn beside the training (plots.render_in_background).
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -18,11 +27,67 @@ REPORT_FILE = "report.md"
 FIGURE_FILE = "evaluation.png"
 
 
-def write_report(
-    folder: Path, result: Mapping[str, Any], y_true: np.ndarray, candidate: Any, champion: Any
-) -> None:
+class Drawing:
+    """The figure's process: started first, handed the scores when they are known."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        command = [sys.executable, "-m", "diabetes_model.steps.evaluation_report", str(folder)]
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, text=True)
+
+    def finish(
+        self, result: Mapping[str, Any], y_true: np.ndarray, candidate: Any, champion: Any
+    ) -> None:
+        """Hand over the scores, wait for evaluation.png; a failed drawing is an error."""
+        data = self.folder / f".{FIGURE_FILE}.npz"
+        arrays = {"y_true": _saved(y_true)}
+        for name, scored in (("candidate", candidate), ("champion", champion)):
+            if scored is not None:
+                arrays[f"{name}_predictions"] = _saved(scored.predictions)
+                if scored.proba is not None:
+                    arrays[f"{name}_proba"] = scored.proba
+                    arrays[f"{name}_classes"] = _saved(np.asarray(scored.classes))
+        np.savez(data, **arrays)
+        data.with_suffix(".json").write_text(json.dumps(dict(result)), encoding="utf-8")
+        try:
+            self.process.communicate(f"{data}\n")
+            if self.process.returncode != 0:
+                raise RuntimeError("drawing the evaluation figure failed; its error is above")
+        finally:
+            data.unlink(missing_ok=True)
+            data.with_suffix(".json").unlink(missing_ok=True)
+
+    def cancel(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def _saved(values: Any) -> np.ndarray:
+    """Labels as text (saved without pickling, drawn as written); numbers as they are."""
+    array = np.asarray(values)
+    return array if array.dtype.kind in "fiub" else np.vectorize(str, otypes=[str])(array)
+
+
+def write_report(folder: Path, result: Mapping[str, Any]) -> None:
     write_text(folder / REPORT_FILE, markdown(result))
-    figure = evaluation_figure(result, y_true, candidate, champion)
+
+
+def _draw(data: Path, folder: Path) -> None:
+    """In the second process: the figure from the handed-over scores, written whole."""
+    arrays = np.load(data)
+    result = json.loads(data.with_suffix(".json").read_text(encoding="utf-8"))
+
+    def scored(name: str) -> Any:
+        if f"{name}_predictions" not in arrays:
+            return None
+        proba = arrays.get(f"{name}_proba")
+        classes = tuple(arrays[f"{name}_classes"]) if proba is not None else ()
+        return SimpleNamespace(
+            predictions=arrays[f"{name}_predictions"], proba=proba, classes=classes
+        )
+
+    figure = evaluation_figure(result, arrays["y_true"], scored("candidate"), scored("champion"))
     fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{FIGURE_FILE}.", suffix=".png")
     os.close(fd)
     try:
@@ -98,3 +163,17 @@ def _roc(axes: Any, y_true: np.ndarray, models: list[tuple[str, Any]]) -> None:
             axes.plot(fpr, tpr, label=label)
     axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1)
     axes.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")
+
+
+def _main(folder: str) -> int:
+    from matplotlib.figure import Figure  # noqa: F401  (imported while the models load)
+
+    line = sys.stdin.readline().strip()
+    if not line:  # cancelled: the step failed before it had scores
+        return 0
+    _draw(Path(line), Path(folder))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1]))
