@@ -184,12 +184,18 @@ def follow(
 ) -> int:
     """Stream the pipeline to its end, then say how each step ended and what the gate decided;
     a failed pipeline names its failed step."""
+    from azure.core.exceptions import AzureError
+
     from diabetes_model.run_summary import append_step_summary, markdown
 
     try:
         jobs.wait(client, name, stream=True, say=say, sleep=sleep)
     except UserError as error:
-        failed = [step for step, status, _ in step_outcomes(client, name) if status == "Failed"]
+        try:
+            outcomes = step_outcomes(client, name)
+        except AzureError:  # the job's own error says enough without its steps
+            outcomes = []
+        failed = [step for step, status, _ in outcomes if status == "Failed"]
         where = f" (failed step: {', '.join(failed)})" if failed else ""
         raise UserError(f"{error}{where}") from None
     outcomes = step_outcomes(client, name)
