@@ -186,7 +186,10 @@ def test_an_unknown_hyperparameter_input_is_refused_before_any_step(project):
     [
         ({"tolerence": 0.1}, r"unknown setting 'tolerence' in invoke\.yaml \(pipeline:\)"),
         ({"tolerance": 1.5}, r"tolerance is 1\.5; .* fix pipeline\.tolerance in invoke\.yaml"),
-        ({"tolerance": "lots"}, r"setting 'tolerance' in invoke\.yaml \(pipeline:\) has an invalid"),
+        (
+            {"tolerance": "lots"},
+            r"setting 'tolerance' in invoke\.yaml \(pipeline:\) has an invalid",
+        ),
     ],
 )
 def test_the_pipeline_section_of_invoke_yaml_is_checked_when_read(tmp_path, section, error):
