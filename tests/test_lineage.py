@@ -43,7 +43,7 @@ def test_by_default_the_champion_is_shown_with_its_whole_record(promoted):
     lines = record.describe()
     assert lines[0] == "diabetes-model:1 (champion) in the local MLflow registry"
     text = "\n".join(lines)
-    for key in ("data.sha256", "data.asset", "git.commit", "git.message", "triggered_by",
+    for key in ("data.sha256", "data.asset", "git.commit", "triggered_by",
                 "environment", "pipeline.run", "training.run", "evaluation.result",
                 "evaluation.champion"):  # fmt: skip
         assert f"  {key} " in text

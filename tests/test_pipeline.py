@@ -12,6 +12,7 @@ from mlflow import MlflowClient
 from projects import make_project
 
 from diabetes_model.errors import UserError
+from diabetes_model.gitinfo import git_info
 from diabetes_model.pipeline import PipelineRequest, run_pipeline
 
 GOOD = {"max_iter": 30}
@@ -122,7 +123,9 @@ def test_the_registered_version_carries_its_governance_record(project, registry)
     split = json.loads((done.output_dir / "prep" / "train" / "split.json").read_text())
     assert tags["data.sha256"] == split["source"]["sha256"]
     assert tags["data.asset"] == str(project.data_path)  # outside the project: the full path
-    assert tags["git.commit"] and tags["git.message"] is not None
+    git = git_info(project.root)
+    assert tags["git.commit"] == git.commit
+    assert tags.get("git.message", "") == git.message  # the commit's subject: why it changed
     assert tags["triggered_by"] == "octocat"
     assert tags["ci.run_url"] == "https://github.com/example/diabetes/actions/runs/42"
     assert tags["environment"].startswith("diabetes-model-env:")
