@@ -1,8 +1,9 @@
 """Project tasks: `invoke --list` shows them, `invoke --help TASK` explains every flag.
 
 Each task's first line starts with its group, as in the README:
-  local      data, train, sweep, ui, notebooks: the loop on this machine, no Azure needed
-  azure      compute, register, deploy, and `--remote` on data, train and sweep
+  local      data, train, pipeline, sweep, lineage, ui, notebooks: the loop on this machine, no
+             Azure needed
+  azure      compute, register, deploy, and `--remote` on data, train, pipeline, sweep and lineage
   serving    serve, predict, drift: a registered model answering requests, and its inputs watched
   workspace  doctor, login, github-secrets, test, lint: this checkout, its tools and its CI
 
@@ -13,6 +14,7 @@ imports what it needs and hands the work to the `diabetes_model` module named li
 from __future__ import annotations
 
 import functools
+import gc
 import inspect
 import os
 import shlex
@@ -81,12 +83,19 @@ task = functools.partial(invoke.task, klass=ProjectTask)
 class FlagGroup:
     """Flags that several tasks share, declared once. As a decorator it adds them to a task's
     signature (after the task's own flags) and hands the body their values as one mapping, under
-    the group's name; `help` goes into the task's help."""
+    the group's name; `help` goes into the task's help. `kinds` types number flags as a task's
+    own annotations do (INT or NUMBER in --help, a bad value refused in one line)."""
 
-    def __init__(self, name: str, flags: dict[str, tuple[Any, str]]) -> None:
+    def __init__(
+        self,
+        name: str,
+        flags: dict[str, tuple[Any, str]],
+        kinds: dict[str, Any] | None = None,
+    ) -> None:
         self.name = name
         self.flags = flags  # flag -> (default, help)
         self.help = {flag: text for flag, (_, text) in flags.items()}
+        self.kinds = kinds or {}
 
     def __call__(self, body: Callable) -> Callable:
         @functools.wraps(body)
@@ -101,6 +110,7 @@ class FlagGroup:
             for flag, (default, _) in self.flags.items()
         ]
         wrapper.__signature__ = signature.replace(parameters=kept + added)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {**body.__annotations__, **self.kinds}
         return wrapper
 
 
@@ -133,6 +143,26 @@ AZURE_JOB = FlagGroup(
         "job_name": ("", "with --remote: name the job (default: a name Azure ML picks)"),
     },
 )
+
+
+# The training's hyperparameters (train, pipeline): each named one is the spec's input of that name,
+# --param adds any other estimator parameter to the training command.
+HYPERPARAMETERS = FlagGroup(
+    "hyperparameters",
+    {
+        "learning_rate": (None, "boosting learning rate, a NUMBER (default: the spec's, 0.05)"),
+        "max_iter": (None, "number of boosting iterations (default: the spec's, 200)"),
+        "max_depth": (None, "maximum depth of each tree (default: the spec's, 3)"),
+        "param": (None, "any other estimator parameter as NAME=VALUE (repeatable)"),
+    },
+    kinds={"learning_rate": float | None, "max_iter": int | None, "max_depth": int | None},
+)
+
+
+def _hyperparameters(values: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The named hyperparameters given, as spec inputs; --param pairs as command arguments."""
+    named = {k: v for k, v in values.items() if k != "param" and v is not None}
+    return named, tuple(arg for pair in values["param"] or [] for arg in ("--param", pair))
 
 
 def _project(c: Context, azure_workspace: dict[str, str] | None = None, **flags: Any):
@@ -232,12 +262,9 @@ def data(
 @task(
     help={
         "data": "training CSV (default: project.data_path in invoke.yaml)",
-        "learning_rate": "boosting learning rate, a NUMBER (default: azureml/train.yml's, 0.05)",
-        "max_iter": "number of boosting iterations (default: azureml/train.yml's, 200)",
-        "max_depth": "maximum depth of each tree (default: azureml/train.yml's, 3)",
-        "param": "any other estimator parameter as NAME=VALUE (repeatable)",
         "experiment": "MLflow experiment (default: project.experiment_name)",
         "no_register": "log the model without registering a new version",
+        **HYPERPARAMETERS.help,
         **AZURE_JOB.help,
         **WORKSPACE.help,
     },
@@ -245,28 +272,25 @@ def data(
 )
 @WORKSPACE
 @AZURE_JOB
+@HYPERPARAMETERS
 def train(
     c: Context,
     data: str = "",
-    learning_rate: float | None = None,
-    max_iter: int | None = None,
-    max_depth: int | None = None,
-    param: list[str] | None = None,
     experiment: str = "",
     no_register: bool = False,
+    hyperparameters: dict[str, Any] | None = None,
     azure_job: dict[str, Any] | None = None,
     azure_workspace: dict[str, str] | None = None,
 ):
     """local · Train with MLflow tracking; --remote runs the same command on Azure ML."""
     project = _project(c, azure_workspace, data_path=data, experiment_name=experiment)
-    named = {"learning_rate": learning_rate, "max_iter": max_iter, "max_depth": max_depth}
-    overrides = {name: value for name, value in named.items() if value is not None}
-    extra = tuple(arg for pair in param or [] for arg in ("--param", pair))
+    overrides, extra = _hyperparameters(hyperparameters)
     extra += ("--no-register",) if no_register else ()
     if _runs_remotely(azure_job):
         from diabetes_model.core.model import parse_param_pairs
 
-        _checked(parse_param_pairs, param or [])  # refused here, not in the job an hour later
+        # Refused here, not in the job an hour later.
+        _checked(parse_param_pairs, hyperparameters["param"] or [])
         _submit(project, project.specs.train, azure_job, overrides=overrides, extra_args=extra)
         return
     from diabetes_model.job_specs import local_training_command
@@ -274,6 +298,64 @@ def train(
     # The job spec's command with local values: one command line, here and on Azure ML.
     argv = _checked(local_training_command, project, overrides, extra, sys.executable)
     _run_or_exit(c, shlex.join(argv), env={"MLFLOW_TRACKING_URI": project.tracking_uri})
+
+
+@task(
+    help={
+        "data": "training table (default: project.data_path in invoke.yaml)",
+        "experiment": "MLflow experiment of the training run (default: project.experiment_name)",
+        "force": "run every step, even one whose inputs and code have not changed (with "
+        "--remote: Azure ML reruns every step too)",
+        "promote_anyway": "promote the candidate even if it loses against the champion; the "
+        "version records the override (promoted_anyway)",
+        **HYPERPARAMETERS.help,
+        **AZURE_JOB.help,
+        **WORKSPACE.help,
+    },
+    iterable=["param"],
+)
+@WORKSPACE
+@AZURE_JOB
+@HYPERPARAMETERS
+def pipeline(
+    c: Context,
+    data: str = "",
+    experiment: str = "",
+    force: bool = False,
+    promote_anyway: bool = False,
+    hyperparameters: dict[str, Any] | None = None,
+    azure_job: dict[str, Any] | None = None,
+    azure_workspace: dict[str, str] | None = None,
+):
+    """local · Prep, train, evaluate against the champion, register what passes; --remote too."""
+    project = _project(c, azure_workspace, data_path=data, experiment_name=experiment)
+    overrides, train_args = _hyperparameters(hyperparameters)
+    if train_args:  # refused before any step runs (scikit-learn knows the names: 1 s to import)
+        from diabetes_model.core.model import parse_param_pairs
+
+        _checked(parse_param_pairs, hyperparameters["param"])
+    if _runs_remotely(azure_job):
+        from diabetes_model.azure import pipeline as remote
+
+        submission = remote.PipelineSubmission(
+            overrides,
+            train_args,
+            force,
+            promote_anyway,
+            azure_job["compute"],
+            azure_job["job_name"],
+        )
+        options = {"dry_run": azure_job["dry_run"], "stream": azure_job["stream"]}
+        _exit_with(_checked(remote.submit_pipeline, project, submission, os.environ, **options))
+        return
+    from diabetes_model.pipeline import PipelineRequest, run_pipeline
+    from diabetes_model.run_summary import report_local_run
+
+    request = PipelineRequest(overrides, train_args, force=force, promote_anyway=promote_anyway)
+    report_local_run(project, _checked(run_pipeline, project, request, os.environ), os.environ)
+    # As `python -m diabetes_model.train` does before it exits: the millions of objects mlflow,
+    # scikit-learn and pandas created need no collection at exit (about a second saved).
+    gc.freeze()
 
 
 @task(
@@ -299,6 +381,33 @@ def sweep(
     from diabetes_model.sweep import run_sweep
 
     _checked(run_sweep, project, trials=trials)
+
+
+@task(
+    help={
+        # invoke takes no optional positional argument: --model, as in `invoke serve`.
+        "model": "NAME:VERSION (or NAME/VERSION), or NAME for its champion (default: the "
+        "champion of project.model_name)",
+        "remote": "read the Azure ML workspace's registry, where the champion is the version "
+        "tagged champion=true",
+        **WORKSPACE.help,
+    }
+)
+@WORKSPACE
+def lineage(
+    c: Context, model: str = "", remote: bool = False, azure_workspace: dict[str, str] | None = None
+):
+    """local · Print a model version's record: data, code, who, environment, evaluation, deploys."""
+    project = _project(c, azure_workspace)
+    if remote:
+        from diabetes_model.azure.champion import remote_record
+
+        record = _checked(remote_record, project, model)
+    else:
+        from diabetes_model.lineage import local_record
+
+        record = _checked(local_record, project.tracking_uri, model, project.settings.model_name)
+    print("\n".join(record.describe()))
 
 
 @task(
@@ -363,7 +472,8 @@ def register(c: Context, job: str = "", azure_workspace: dict[str, str] | None =
 
 @task(
     help={
-        "model_version": "registered model version (default: the workspace's latest)",
+        "model_version": "registered model version (default: the champion, the version tagged "
+        "champion=true by the pipeline; else the workspace's latest)",
         "traffic": "percent of traffic for the new deployment after its smoke request",
         "slot": "blue or green (default: the idle one)",
         "monitor": "also create or update the drift monitor (azureml/monitor.yml)",

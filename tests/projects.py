@@ -19,9 +19,11 @@ def make_project(
     deploy: Mapping[str, Any] | None = None,
     root: Path = ROOT,
     environ: Mapping[str, str] | None = None,
+    pipeline: Mapping[str, Any] | None = None,
 ) -> Project:
-    """The settings come from `project`, `azure` and `deploy` over the repository's invoke.yaml,
-    and the environment (MLFLOW_TRACKING_URI, AZURE_*); generated files go under tmp_path."""
+    """The settings come from `project`, `azure`, `deploy` and `pipeline` over the repository's
+    invoke.yaml, and the environment (MLFLOW_TRACKING_URI, AZURE_*); generated files go under
+    tmp_path."""
     import yaml
 
     yaml_config = yaml.safe_load((ROOT / "invoke.yaml").read_text())
@@ -36,6 +38,11 @@ def make_project(
             **yaml_config["deploy"],
             "output_dir": str(tmp_path / "outputs" / "deploy"),
             **(deploy or {}),
+        },
+        "pipeline": {
+            **yaml_config.get("pipeline", {}),
+            "output_dir": str(tmp_path / "outputs" / "pipeline"),
+            **(pipeline or {}),
         },
     }
     return Project.load(root, config, os.environ if environ is None else environ)

@@ -237,3 +237,36 @@ def test_a_deployment_that_fails_to_start_names_its_logs_and_keeps_traffic(cloud
     ):
         run(tmp_path)
     assert endpoint_of(cloud)["properties"]["traffic"] == {"blue": 100}
+
+
+def tag(cloud: FakeAzure, version: str, tags: dict[str, str]) -> None:
+    cloud.get(f"models/{MODEL}/versions/{version}")["properties"]["tags"] = tags
+
+
+def test_without_a_version_the_champion_is_deployed_not_the_latest(cloud, tmp_path):
+    """The latest version may be one the pipeline's gate kept from serving."""
+    tag(cloud, "1", {"champion": "true"})
+    run(tmp_path)
+    blue = cloud.get(f"onlineEndpoints/{endpoint_of(cloud)['name']}/deployments/blue")
+    assert blue["properties"]["model"].endswith("/versions/1")
+
+
+def test_the_deployed_version_records_endpoint_slot_traffic_and_time(cloud, tmp_path):
+    tag(cloud, "2", {"git.commit": "abc"})
+    said: list[str] = []
+    run(tmp_path, said)
+    register_model(cloud, "3")
+    run(tmp_path, traffic=10)
+
+    name = endpoint_of(cloud)["name"]
+    second = cloud.get(f"models/{MODEL}/versions/2")["properties"]["tags"]
+    assert {k: v for k, v in second.items() if k != "deploy.time"} == {
+        "git.commit": "abc",  # the governance record stays
+        "deploy.endpoint": name,
+        "deploy.slot": "blue",
+        "deploy.traffic": "100",
+    }
+    assert second["deploy.time"].endswith("Z")
+    third = cloud.get(f"models/{MODEL}/versions/3")["properties"]["tags"]
+    assert (third["deploy.slot"], third["deploy.traffic"]) == ("green", "10")
+    assert f"recorded on {MODEL}:2: {name}/blue, 100% of traffic" in said

@@ -70,8 +70,10 @@ def test_actionlint_catches_a_mistake(tmp_path):
     folder = tmp_path / ".github" / "workflows"
     folder.mkdir(parents=True)
     shutil.copy(GITHUB / "workflows" / "train.yml", folder / "train.yml")
-    # A step id misspelt in an expression; a misspelt input is the action-inputs check's to catch.
-    text = (folder / "train.yml").read_text().replace("steps.train.", "steps.trian.", 1)
+    # A context misspelt in an expression; a misspelt input is the action-inputs check's to catch.
+    text = (folder / "train.yml").read_text()
+    assert "${{ secrets.AZURE_CLIENT_ID" in text
+    text = text.replace("${{ secrets.AZURE_CLIENT_ID", "${{ secretz.AZURE_CLIENT_ID", 1)
     (folder / "train.yml").write_text(text)
 
     done = subprocess.run(
@@ -83,7 +85,7 @@ def test_actionlint_catches_a_mistake(tmp_path):
     )
 
     assert done.returncode != 0
-    assert "trian" in done.stdout
+    assert "secretz" in done.stdout
 
 
 def undeclared_inputs(step: dict) -> set[str]:
@@ -240,22 +242,20 @@ def test_train_takes_tokens_right_after_login_before_the_long_wait():
     train = workflow("train.yml")
     login = index_of(train, lambda s: s.get("uses") == AZURE_LOGIN)
     tokens = index_of(train, lambda s: "az account get-access-token" in s.get("run", ""))
-    submit = index_of(train, lambda s: "invoke train --remote --stream" in s.get("run", ""))
+    submit = index_of(train, lambda s: "invoke pipeline --remote --stream" in s.get("run", ""))
     assert tokens == login + 1
     assert tokens < submit
     extension = index_of(train, lambda s: "az extension add --name ml" in s.get("run", ""))
     assert extension < submit
 
 
-def test_train_registers_the_model_of_the_job_it_ran():
+def test_train_runs_the_gated_pipeline_and_registers_nothing_past_its_gate():
+    """The pipeline's register step registers only a model that passed evaluate; a separate
+    `invoke register` would ship every model that trained."""
     train = workflow("train.yml")
-    job_steps = steps(train)
-    submit = index_of(train, lambda s: "invoke train --remote --stream" in s.get("run", ""))
-    register = index_of(train, lambda s: "invoke register --job" in s.get("run", ""))
-    assert submit < register
-    assert job_steps[submit]["id"] == "train"
-    assert "steps.train.outputs.job" in job_steps[register]["env"]["JOB"]
-    assert "if" not in job_steps[register], "register only when training succeeded"
+    lines = run_lines(train)
+    assert any(line.startswith("invoke pipeline --remote --stream --job-name") for line in lines)
+    assert not any(line.startswith(("invoke register", "invoke train")) for line in lines)
 
 
 # --- deploy.yml ------------------------------------------------------------------------------

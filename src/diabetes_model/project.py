@@ -4,13 +4,13 @@ read once from invoke.yaml, config.json, the environment and the flags, then pas
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from diabetes_model.azure.settings import AzureSettings, DeploySettings, read_config_json
 from diabetes_model.console import shown
-from diabetes_model.settings import Settings
+from diabetes_model.settings import PipelineSettings, Settings
 
 SPECS_FOLDER = "azureml"
 
@@ -32,6 +32,10 @@ class Specs:
     @property
     def data(self) -> Path:
         return self.folder / "data.yml"
+
+    @property
+    def pipeline(self) -> Path:
+        return self.folder / "pipeline.yml"
 
     @property
     def environment(self) -> Path:
@@ -62,6 +66,7 @@ class Project:
     settings: Settings
     azure: AzureSettings
     deploy: DeploySettings
+    pipeline: PipelineSettings = field(default_factory=PipelineSettings)
 
     @classmethod
     def load(
@@ -73,13 +78,15 @@ class Project:
         azure_flags: Mapping[str, Any] | None = None,
     ) -> Project:
         """`config` is invoke's configuration (invoke.yaml with INVOKE_* applied): its `project`,
-        `azure` and `deploy` sections. Bad settings are a UserError naming where they are."""
+        `azure`, `deploy` and `pipeline` sections. Bad settings are a UserError naming where
+        they are."""
         settings = Settings.from_sources(_section(config, "project"), environ, flags)
         azure = AzureSettings.from_sources(
             _section(config, "azure"), environ, azure_flags, read_config_json(root)
         )
         deploy = DeploySettings.from_config(_section(config, "deploy"))
-        return cls(root, settings.resolve(root), azure, deploy)
+        pipeline = PipelineSettings.from_config(_section(config, "pipeline"))
+        return cls(root, settings.resolve(root), azure, deploy, pipeline)
 
     @property
     def specs(self) -> Specs:

@@ -108,3 +108,22 @@ def _coerce(name: str, value: Any, default: Any, source: str) -> Any:
     except (TypeError, ValueError):
         pass
     raise UserError(f"setting '{name}' in {source} has an invalid value {value!r}; fix it there")
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """invoke.yaml's `pipeline:` section: the gate's tolerance and where local runs write."""
+
+    # How much worse than the champion a candidate may score and still pass, as a fraction of
+    # the champion's primary metric (0.01: 1% worse). 0: not worse at all.
+    tolerance: float = 0.01
+    # Where `invoke pipeline` writes each step's outputs (one folder per step).
+    output_dir: str = "outputs/pipeline"
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any] | None) -> PipelineSettings:
+        from diabetes_model.core.gate import check_tolerance
+
+        settings = merge(cls, [("invoke.yaml (pipeline:)", config or {})])
+        check_tolerance(settings.tolerance)
+        return settings

@@ -163,6 +163,17 @@ def _log_model(
         mlflow.log_artifacts(str(saved), MODEL_ARTIFACT_PATH)
         if model_output is not None:
             shutil.copytree(saved, model_output, dirs_exist_ok=True)
+            _record_run(model_output, mlflow.active_run().info.run_id)
+
+
+def _record_run(model_folder: Path, run_id: str) -> None:
+    """Name the run in the folder's MLmodel (`run_id`, as MLflow's log_model would), so a later
+    pipeline step registers `runs:/<run_id>/model` from the folder alone."""
+    from mlflow.models import Model
+
+    model = Model.load(str(model_folder))
+    model.run_id = run_id
+    model.save(str(model_folder / "MLmodel"))
 
 
 def log_training_data(data: TrainingData, signature: Any) -> None:

@@ -10,7 +10,8 @@ router over in-memory services, so their serialization, upload and retry code is
         assert cloud.job(name)["properties"]["command"] == ...
 
 Layout: http.py (Router, Request, Response), aad.py (tokens), arm.py (the workspace and its
-resources), storage.py (blobs), run_history.py (discovery, job status and logs), online.py (online
+resources), storage.py (blobs), run_history.py (discovery, job status and logs), pipelines.py
+(pipeline jobs: child runs per step, a failing step, `cloud.pipeline_steps(name)`), online.py (online
 endpoints: scoring URI, keys and the scoring host, answering with `cloud.online_scorer`), cloud.py
 (state shared by all of them, fault injection with `cloud.fail(...)`, and the transport switch).
 

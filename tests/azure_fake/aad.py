@@ -1,11 +1,15 @@
 """Microsoft Entra ID (AAD): the OpenID metadata and the token endpoint that msal calls.
 
-Tokens are random strings with an expiry; the other services accept only live tokens the fake
-issued, so an expired or foreign token is a 401 just as in Azure.
+Tokens are shaped as JWTs (header, claims, signature; unsigned) whose claims carry the audience
+(the scope's resource), the tenant and the expiry: azure-ai-ml decodes the Azure ML token it sends
+along with a pipeline job and checks its audience. The other services accept only live tokens the
+fake issued, so an expired or foreign token is a 401 just as in Azure.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import secrets
 import time
 from typing import TYPE_CHECKING
@@ -66,7 +70,8 @@ def register(cloud: FakeAzure) -> None:
                     "error_description": "AADSTS7000215: Invalid client secret provided.",
                 },
             )
-        access_token = secrets.token_urlsafe(24)
+        scope = form.get("scope", "")
+        access_token = jwt(scope, request.params["tenant"], cloud.token_lifetime)
         cloud.tokens[access_token] = time.time() + cloud.token_lifetime
         cloud.token_scopes.append(form.get("scope", ""))
         return Response(
@@ -78,6 +83,19 @@ def register(cloud: FakeAzure) -> None:
                 "access_token": access_token,
             },
         )
+
+
+def jwt(scope: str, tenant: str, lifetime: float) -> str:
+    """An unsigned JWT for the scope's resource ("https://ml.azure.com/.default" is for the
+    audience "https://ml.azure.com"); the random signature keeps every token unique."""
+
+    def part(values: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(values).encode()).rstrip(b"=").decode()
+
+    now = int(time.time())
+    audience = scope.split(" ")[0].removesuffix("/.default")
+    claims = {"aud": audience, "tid": tenant, "iat": now, "exp": now + int(lifetime)}
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}.{secrets.token_urlsafe(16)}"
 
 
 def check_bearer(cloud: FakeAzure, request: Request) -> Response | None:

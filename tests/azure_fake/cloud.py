@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 
-from azure_fake import aad, arm, online, run_history, storage
+from azure_fake import aad, arm, online, pipelines, run_history, storage
 from azure_fake.http import Request, Response, Router, UnhandledRequest, parse, to_requests_response
 
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
@@ -68,6 +68,11 @@ class FakeAzure:
         # What the next submitted job does; tests change these before submitting.
         self.job_statuses = ["Queued", "Running", "Running", "Completed"]
         self.job_error: str | None = None
+        # Pipeline jobs (pipelines.py): the step that fails, the tags each step's run carries,
+        # and the child runs of each submitted pipeline.
+        self.failing_step: str | None = None
+        self.step_tags: dict[str, dict[str, str]] = {}
+        self.pipeline_children: dict[str, list[dict[str, Any]]] = {}
         # How online deployments answer scoring requests (online.py), and what they were sent.
         self.online_scorer = online.default_scorer
         self.scored: list[tuple[str, str, bytes]] = []
@@ -78,6 +83,7 @@ class FakeAzure:
         )
         aad.register(self)
         run_history.register(self)
+        pipelines.register(self)
         online.register(self)  # before arm: its endpoint routes win over the generic ones
         arm.register(self)
         storage.register(self)
@@ -139,6 +145,8 @@ class FakeAzure:
         return job
 
     def job_script(self, job: dict[str, Any]) -> JobRun:
+        if pipelines.is_pipeline(job):
+            return pipelines.start(self, job["name"], job)
         command = job["properties"].get("command", "")
         log = f"Running: {command}\n"
         if self.job_error:
@@ -152,6 +160,10 @@ class FakeAzure:
         run = self.job_runs[name]
         if run.statuses:
             self.job(name)["properties"]["status"] = run.statuses.pop(0)
+
+    def pipeline_steps(self, name: str) -> dict[str, dict[str, Any]]:
+        """The steps of a submitted pipeline job: command, inputs, environment variables."""
+        return pipelines.steps(self, name)
 
     def studio_url(self, job_name: str) -> str:
         return f"https://ml.azure.com/runs/{job_name}?wsid={self.workspace['id']}&tid={TENANT}"

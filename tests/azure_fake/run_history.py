@@ -51,7 +51,7 @@ def register(cloud: FakeAzure) -> None:
             "runId": name,
             "status": status,
             "target": cloud.job(name)["properties"].get("computeId"),
-            "logFiles": {LOG_NAME: publish_log(cloud, name, status)},
+            "logFiles": {log_name(cloud, name): publish_log(cloud, name, status)},
             "warnings": [],
         }
         run = cloud.job_runs[name]
@@ -62,12 +62,19 @@ def register(cloud: FakeAzure) -> None:
         return Response(200, details)
 
 
+def log_name(cloud: FakeAzure, name: str) -> str:
+    """A pipeline writes its execution log; a command job its user log."""
+    from azure_fake.pipelines import EXECUTION_LOG, is_pipeline
+
+    return EXECUTION_LOG if is_pipeline(cloud.job(name)) else LOG_NAME
+
+
 def publish_log(cloud: FakeAzure, name: str, status: str) -> str:
     """Write as much of the job's log as its status allows; return a SAS URL to it."""
     lines = cloud.job_runs[name].log.splitlines(keepends=True)
     shown = lines if status in TERMINAL else lines[:1] if status == "Running" else []
     account, container = cloud.default_storage
-    blob_name = f"ExperimentRun/dcid.{name}/{LOG_NAME}"
+    blob_name = f"ExperimentRun/dcid.{name}/{log_name(cloud, name)}"
     cloud.blobs.setdefault((account, container), {})[blob_name] = storage.Blob(
         "".join(shown).encode(), content_type="text/plain"
     )

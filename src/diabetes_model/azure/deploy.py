@@ -1,12 +1,14 @@
 """`invoke deploy`: put the registered model on an Azure ML managed online endpoint, blue/green.
 
-1. resolve the model version registered in the workspace (--model-version, default the latest) and
-   the content-hashed environment (azureml/environment.yml, shared with training);
+1. resolve the model version registered in the workspace (--model-version; default the champion,
+   the version the pipeline's gate promoted and tagged champion=true, else the latest) and the
+   content-hashed environment (azureml/environment.yml, shared with training);
 2. create the endpoint (azureml/endpoint.yml) if it is not there;
 3. deploy to the idle slot (azureml/deployment-blue.yml or -green.yml) with no traffic yet;
 4. send it a smoke request straight to that deployment; on failure traffic stays where it was;
-5. move traffic (--traffic percent to the new slot, the rest to the other), and with --monitor
-   create or update the drift monitor (azureml/monitor.yml) on the new slot.
+5. move traffic (--traffic percent to the new slot, the rest to the other), record the deployment
+   on the model version (tags deploy.endpoint, .slot, .traffic, .time: `invoke lineage` shows
+   them), and with --monitor create or update the drift monitor (azureml/monitor.yml).
 
 --dry-run resolves and writes the specs under outputs/azureml/deploy/ and contacts nothing.
 """
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from diabetes_model.azure import assets, monitor, rollout
+from diabetes_model.azure import assets, champion, monitor, rollout
 from diabetes_model.azure.workspace import azure_errors, connect
 from diabetes_model.console import Say
 from diabetes_model.errors import UserError, first_line
@@ -114,6 +116,9 @@ def _roll_out(
     endpoint.traffic = traffic
     client.online_endpoints.begin_create_or_update(endpoint).result()
     say(f"traffic now: {rollout.describe_traffic(traffic)}")
+    record = champion.deployment_record(endpoint.name, slot, traffic[slot])
+    champion.add_tags(client, model_name, model, record)
+    say(f"recorded on {model_name}:{model}: {endpoint.name}/{slot}, {traffic[slot]}% of traffic")
     say(f"scoring URI: {endpoint.scoring_uri}")
     if request.monitor:
         monitor.apply_monitor(client, project, endpoint.name, slot, emails, say)
@@ -187,7 +192,10 @@ def _model_version(client: Any, name: str, version: str) -> str:
     try:
         if version:
             return str(client.models.get(name, version=version).version)
-        return str(client.models.get(name, label="latest").version)
+        # The version the pipeline's gate promoted; a workspace without one: the latest.
+        return champion.champion_version(client, name) or str(
+            client.models.get(name, label="latest").version
+        )
     except ResourceNotFoundError:
         what = f"version {version} of model '{name}'" if version else f"model '{name}'"
         raise UserError(

@@ -1,0 +1,98 @@
+"""The champion: the registered model version currently meant to serve, and how the registry marks
+it, through MLflow.
+
+- In an MLflow registry (the project's own store, an MLflow server) the mark is the model alias
+  `champion`: exactly one version holds it, and moving it is one call.
+- Azure ML's registry does not document aliases, so there the mark is the version tag
+  `champion=true`: set on the new version first, then taken off the old one, and a reader takes the
+  highest version that carries it (so a crash between the two calls still names the new one).
+  `azure/champion.py` reads and writes the same tag with azure-ai-ml.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+ALIAS = "champion"
+TAG = "champion"
+
+
+@dataclass(frozen=True)
+class Champion:
+    name: str
+    version: str
+    run_id: str | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}:{self.version}"
+
+
+def marks_with_tag(tracking_uri: str) -> bool:
+    """Whether the registry behind this tracking URI is Azure ML's (tag), not MLflow's (alias)."""
+    return urlsplit(tracking_uri).scheme == "azureml"
+
+
+def find_champion(client: Any, name: str, by_tag: bool) -> Champion | None:
+    """The current champion of model `name`, or None (no such model, or nothing marked)."""
+    from mlflow.exceptions import MlflowException
+
+    if by_tag:
+        tagged = [v for v in versions(client, name) if v.tags.get(TAG) == "true"]
+        if not tagged:
+            return None
+        newest = max(tagged, key=lambda v: int(v.version))
+        return Champion(name, str(newest.version), newest.run_id)
+    try:
+        aliases = client.get_registered_model(name).aliases
+    except MlflowException as error:
+        if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return None
+        raise
+    if ALIAS not in aliases:
+        return None
+    version = client.get_model_version(name, str(aliases[ALIAS]))
+    return Champion(name, str(version.version), version.run_id)
+
+
+def crown(client: Any, name: str, version: str, by_tag: bool) -> Champion | None:
+    """Make `version` the champion; returns the one it replaces (None if there was none)."""
+    previous = find_champion(client, name, by_tag)
+    if not by_tag:
+        client.set_registered_model_alias(name, ALIAS, version)
+        return previous
+    client.set_model_version_tag(name, version, TAG, "true")
+    for old in versions(client, name):
+        if old.tags.get(TAG) == "true" and str(old.version) != str(version):
+            try:
+                client.delete_model_version_tag(name, old.version, TAG)
+            except Exception as error:  # the new mark is set; readers take the highest version
+                warnings.warn(f"version {old.version} keeps its {TAG} tag: {error}", stacklevel=2)
+    return previous
+
+
+def versions(client: Any, name: str) -> list[Any]:
+    """Every version of model `name` (none when it is not registered). Filtered by name only:
+    Azure ML's MLflow registry is not documented to filter by run or tag."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return list(client.search_model_versions(f"name='{_quoted(name)}'"))
+    except MlflowException as error:  # a registry that answers "no such model" instead of []
+        if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return []
+        raise
+
+
+def version_of_run(client: Any, name: str, run_id: str) -> str | None:
+    """The version of `name` registered from this run already, if any: registering the same
+    training twice would make two versions of one model."""
+    found = [str(v.version) for v in versions(client, name) if v.run_id == run_id]
+    return max(found, key=int) if found else None
+
+
+def _quoted(name: str) -> str:
+    return name.replace("'", "\\'")
