@@ -25,8 +25,12 @@ class Lineage:
         }
 
 
-def collect_lineage(data_path: Path, rows: int, cwd: Path | None = None) -> Lineage:
-    return Lineage(data_sha256=file_sha256(data_path), data_rows=rows, git=git_info(cwd))
+def collect_lineage(
+    data_path: Path, rows: int, cwd: Path | None = None, sha256: str | None = None
+) -> Lineage:
+    """The lineage of a training on `data_path` (`sha256`: its hash, when already known)."""
+    digest = sha256 or file_sha256(data_path)
+    return Lineage(data_sha256=digest, data_rows=rows, git=git_info(cwd))
 
 
 # The governance record of a registered version (governance.version_tags, and the deployment

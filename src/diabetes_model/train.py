@@ -48,15 +48,19 @@ def train_and_log(
 
     `run_id` continues a run created elsewhere (a sweep trial's child run) instead of a new one.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from diabetes_model import tracking
     from diabetes_model.core.fitting import fit_and_evaluate
     from diabetes_model.lineage import collect_lineage
+    from diabetes_model.tables import file_sha256
 
-    frame, schema, test_frame = _tables(config)
-    result = fit_and_evaluate(
-        frame, schema, config.hyperparameters, config.test_size, config.random_state, test_frame
-    )
-    lineage = collect_lineage(config.data, len(frame))
+    with ThreadPoolExecutor(1) as hashing:  # the file's hash, while the table is read
+        sha256 = hashing.submit(file_sha256, Path(config.data))
+        rows, schema, shape = _rows(config)
+    result = fit_and_evaluate(rows, schema, config.hyperparameters, config.random_state)
+    del rows  # the result keeps what it needs
+    lineage = collect_lineage(config.data, shape[0], sha256=sha256.result())
     refused = _baseline_refusal(schema, result) if not config.register_anyway else ""
     metrics = {**result.metrics, **_baseline_metric(schema, result.baseline)}
     with tempfile.TemporaryDirectory() as folder:
@@ -74,7 +78,7 @@ def train_and_log(
             ),
             input_example=result.x_train.head(5),
             figure_png=figure_png,
-            data=_training_data(config, frame, lineage.data_sha256),
+            data=_training_data(config, shape, lineage.data_sha256),
             registered_model_name=config.model_name if config.register and not refused else None,
             model_output=config.model_output,
         )
@@ -90,25 +94,31 @@ def train_and_log(
     )
 
 
-def _tables(config: TrainingConfig) -> tuple[Any, Schema, Any]:
-    """The table and its schema; and the test rows when they come split off already."""
+def _rows(config: TrainingConfig) -> tuple[Any, Schema, tuple[int, int]]:
+    """The rows to train and test on, the table's schema and its shape (rows, columns).
+
+    The table itself is let go here, once split: only the typed rows stay while the model fits.
+    """
+    from diabetes_model.core.fitting import training_rows
     from diabetes_model.tables import load_training_table
 
     frame, schema = load_training_table(
         config.data, config.target, config.features, config.ignore, config.task
     )
+    shape = frame.shape
     test_frame = None
     if config.test_data is not None:
         test_frame, _ = load_training_table(config.test_data, config.target, schema.names)
-    return frame, schema, test_frame
+    rows = training_rows(frame, schema, config.test_size, config.random_state, test_frame)
+    return rows, schema, shape
 
 
-def _training_data(config: TrainingConfig, frame: Any, sha256: str) -> Any:
+def _training_data(config: TrainingConfig, shape: tuple[int, int], sha256: str) -> Any:
     """What the run's Datasets panel shows of the table it trained on."""
     from diabetes_model.tracking import TrainingData
 
     path = Path(config.data)
-    return TrainingData(str(path.resolve()), path.stem, sha256, len(frame), len(frame.columns))
+    return TrainingData(str(path.resolve()), path.stem, sha256, shape[0], shape[1])
 
 
 def _store_while_drawing(

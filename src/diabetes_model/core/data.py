@@ -68,7 +68,9 @@ def features_frame(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     for feature in schema.features:
         column = frame[feature.name]
         if feature.kind == "numeric":
-            columns[feature.name] = pd.to_numeric(column, errors="coerce").astype("float64")
+            columns[feature.name] = pd.to_numeric(column, errors="coerce").astype(
+                "float64", copy=False
+            )
         elif feature.kind == "boolean":
             columns[feature.name] = column.map(_as_boolean, na_action="ignore").astype(object)
         else:

@@ -53,43 +53,60 @@ def split_rows(frame: Any, schema: Schema, test_size: float, random_state: int) 
         raise UserError(f"cannot split the rows into train and test: {error}") from None
 
 
-def fit_and_evaluate(
-    frame: Any,
-    schema: Schema,
-    hyperparameters: Mapping[str, Any],
-    test_size: float,
-    random_state: int,
-    test_frame: Any = None,
-) -> FitResult:
-    """Split (stratified for classes), fit and score; a bad split or hyperparameter is a
-    UserError. With `test_frame` (a pipeline's prep step split the rows) `frame` is the training
-    rows and nothing is split here."""
-    from sklearn.utils._param_validation import InvalidParameterError
+@dataclass(frozen=True)
+class Rows:
+    """The features and the target of the train and test rows, typed as the model takes them."""
 
+    x_train: Any
+    y_train: Any
+    x_test: Any
+    y_test: Any
+
+
+def training_rows(
+    frame: Any, schema: Schema, test_size: float, random_state: int, test_frame: Any = None
+) -> Rows:
+    """Split (stratified for classes) and type the rows; with `test_frame` (a pipeline's prep
+    step split them) `frame` is the training rows and nothing is split here.
+
+    Each intermediate frame is let go as soon as the next is made, so a caller that keeps no
+    reference to `frame` holds about one copy of the table while the model fits.
+    """
     from diabetes_model.core.data import split_xy
-    from diabetes_model.core.model import DEFAULT_HYPERPARAMETERS, build_pipeline
 
     if test_frame is None:
         frame, test_frame = split_rows(frame, schema, test_size, random_state)
     x_train, y_train = split_xy(frame, schema)
+    del frame
     x_test, y_test = split_xy(test_frame, schema)
+    return Rows(x_train, y_train, x_test, y_test)
+
+
+def fit_and_evaluate(
+    rows: Rows, schema: Schema, hyperparameters: Mapping[str, Any], random_state: int
+) -> FitResult:
+    """Fit and score; a bad hyperparameter is a UserError."""
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from diabetes_model.core.model import DEFAULT_HYPERPARAMETERS, build_pipeline
+
     pipeline = build_pipeline(schema, hyperparameters, random_state)
     try:
         with cyclic_gc_while_fitting():
-            pipeline.fit(x_train, y_train)
+            pipeline.fit(rows.x_train, rows.y_train)
     except (InvalidParameterError, TypeError) as error:
         raise UserError(f"invalid hyperparameter: {error}; fix the flag or --param") from None
     evaluate = _classification if schema.task == "classification" else _regression
     metrics, baseline, predictions, proba = evaluate(
-        pipeline, x_train, y_train, x_test, y_test, random_state
+        pipeline, rows.x_train, rows.y_train, rows.x_test, rows.y_test, random_state
     )
     return FitResult(
         pipeline=pipeline,
         hyperparameters={**DEFAULT_HYPERPARAMETERS, **hyperparameters},
         metrics=metrics,
         baseline=baseline,
-        x_train=x_train,
-        y_test=y_test.to_numpy(),
+        x_train=rows.x_train,
+        y_test=rows.y_test.to_numpy(),
         test_predictions=predictions,
         test_proba=proba,
     )
