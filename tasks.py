@@ -472,11 +472,18 @@ def register(c: Context, job: str = "", azure_workspace: dict[str, str] | None =
 
 @task(
     help={
-        "model_version": "registered model version (default: the champion, the version tagged "
-        "champion=true by the pipeline; else the workspace's latest)",
+        "model_version": "deploy this registered version, if it passed the pipeline's gate "
+        "(recorded as a manual deployment; default: the newest version that passed the gate and "
+        "is newer than the champion)",
+        "pipeline_job": "deploy the version this Azure ML pipeline job registered; nothing when "
+        "its gate kept the model out (the Deploy workflow after Train)",
+        "skip_gate": "with --model-version: deploy a version the gate never passed (one `invoke "
+        "train --remote` registered); recorded on it",
         "traffic": "percent of traffic for the new deployment after its smoke request",
         "slot": "blue or green (default: the idle one)",
         "monitor": "also create or update the drift monitor (azureml/monitor.yml)",
+        "rollback": "move traffic back to the previous champion's slot and make it the champion "
+        "again, recorded on both versions",
         "dry_run": "write the resolved specs to outputs/azureml/deploy/; contact nothing",
         **WORKSPACE.help,
     }
@@ -485,17 +492,23 @@ def register(c: Context, job: str = "", azure_workspace: dict[str, str] | None =
 def deploy(
     c: Context,
     model_version: str = "",
+    pipeline_job: str = "",
+    skip_gate: bool = False,
     traffic: int = 100,
     slot: str = "",
     monitor: bool = False,
+    rollback: bool = False,
     dry_run: bool = False,
     azure_workspace: dict[str, str] | None = None,
 ):
-    """azure · Deploy a registered model to the online endpoint, blue/green, smoke-tested."""
+    """azure · Deploy a version that passed the gate, blue/green, smoke-tested; or roll back."""
     from diabetes_model.azure import deploy as rollout
 
-    request = rollout.Request(model_version, slot, traffic, monitor)
-    _checked(rollout.deploy, _project(c, azure_workspace), request, dry_run=dry_run)
+    request = rollout.Request(
+        model_version, slot, traffic, monitor, pipeline_job, skip_gate, rollback
+    )
+    project = _project(c, azure_workspace)
+    _checked(rollout.deploy, project, request, environ=os.environ, dry_run=dry_run)
 
 
 # --- serving: a registered model answering requests, and its inputs watched ---
