@@ -166,6 +166,10 @@ def test_in_an_azure_ml_job_register_tags_its_own_run_with_the_verdict(
     tags = mlflow.MlflowClient(isolated_mlflow).get_run(step_run.info.run_id).data.tags
     assert tags["gate.promoted"] == "true"
     assert tags["gate.summary"].startswith("promoted: diabetes-model version 1 is the champion")
+    metrics = json.loads(tags["gate.metrics"])  # the Train workflow's metrics table
+    assert (metrics["metric"], metrics["champion_version"]) == ("test_rmse", None)
+    assert metrics["metrics"]["candidate"]["test_rmse"] > 0
+    assert metrics["metrics"]["champion"] is None
 
 
 def test_in_azure_ml_register_registers_a_passing_candidate_without_making_it_the_champion(

@@ -57,8 +57,8 @@ def metrics_table(rows: Sequence[MetricRow], champion: str | None, primary: str 
 def decision_metrics(decision: Mapping[str, Any]) -> list[str]:
     """The metrics table of the evaluate step's decision.json: every test metric of both."""
     metrics = decision.get("metrics") or {}
-    theirs = metrics.get("champion") or {}
-    rows = [(name, value, theirs.get(name)) for name, value in sorted(metrics["candidate"].items())]
+    mine, theirs = metrics.get("candidate") or {}, metrics.get("champion") or {}
+    rows = [(name, value, theirs.get(name)) for name, value in sorted(mine.items())]
     return metrics_table(rows, decision.get("champion_version"), decision.get("metric", ""))
 
 

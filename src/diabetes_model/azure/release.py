@@ -126,7 +126,11 @@ def verdict(client: Any, job: str) -> str:
             f"no pipeline job {job} in the workspace: name the job `invoke pipeline --remote "
             "--job-name` submitted"
         ) from None
-    summaries = [summary for _, _, summary in step_outcomes(client, job) if summary]
+    summaries = [
+        tags["gate.summary"]
+        for _, _, tags in step_outcomes(client, job)
+        if tags.get("gate.summary")
+    ]
     return summaries[0] if summaries else "its register step recorded no verdict; see it in Studio"
 
 

@@ -104,6 +104,7 @@ def register(
     if own_run:  # an Azure ML job: its run's tags are what the submitting task can read
         client.set_tag(own_run, "gate.summary", record["summary"][:5000])
         client.set_tag(own_run, "gate.promoted", str(promote).lower())
+        client.set_tag(own_run, "gate.metrics", metrics_tag(decision))
     return record
 
 
@@ -144,6 +145,23 @@ def _register(client: Any, name: str, run_id: str, tags: Mapping[str, str]) -> s
         for key, value in tags.items():
             client.set_model_version_tag(name, version, key, value)
     return version
+
+
+def metrics_tag(decision: Mapping[str, Any]) -> str:
+    """The test metrics of candidate and champion as compact JSON (a tag holds 5000 characters):
+    the table of the run summary (run_summary.decision_metrics reads it)."""
+    import json
+
+    def rounded(metrics: Mapping[str, float] | None) -> dict[str, float] | None:
+        return None if metrics is None else {k: float(f"{v:.6g}") for k, v in metrics.items()}
+
+    metrics = decision.get("metrics") or {}
+    compact = {
+        "metric": decision["metric"],
+        "champion_version": decision.get("champion_version"),
+        "metrics": {side: rounded(metrics.get(side)) for side in ("candidate", "champion")},
+    }
+    return json.dumps(compact, separators=(",", ":"))[:5000]
 
 
 def summary(record: Mapping[str, Any]) -> str:
