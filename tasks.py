@@ -562,8 +562,15 @@ def predict(c: Context, url: str = "http://127.0.0.1:5001/score", file: str = ""
         "min_rows": "refuse to judge fewer scored rows than this",
         "log": "input log to read (default: the one `invoke serve` writes)",
         "output": "folder for drift.md, drift.json and drift.png",
+        "remote": "read the inputs the online endpoint's data collector stored for the live "
+        "deployment, against the champion's training data in the workspace",
+        "days": "with --remote: how many days of collected inputs to read",
+        "retrain": "when a feature drifts, start the Train workflow through GitHub's API "
+        "(GITHUB_TOKEN and GITHUB_REPOSITORY, as GitHub Actions sets them)",
+        **WORKSPACE.help,
     }
 )
+@WORKSPACE
 def drift(
     c: Context,
     last: int = 0,
@@ -572,25 +579,31 @@ def drift(
     min_rows: int = 30,
     log: str = "",
     output: str = "outputs/drift",
+    remote: bool = False,
+    days: int = 7,
+    retrain: bool = False,
+    azure_workspace: dict[str, str] | None = None,
 ):
     """serving · Compare recent scored inputs with the training data; exit 1 on drift."""
     from diabetes_model import drift as drifting
-    from diabetes_model.serving.serve import INPUT_LOG
 
-    settings = _project(c).settings
-    input_log = ROOT / (log or INPUT_LOG)
-    current = _checked(drifting.logged_inputs, input_log, last or None)
-    run = _checked(
-        drifting.run_drift,
-        settings=settings,
-        current=current,
-        source=str(input_log),
-        report_dir=ROOT / output,
-        min_rows=min_rows,
-        psi_threshold=psi_threshold,
-        alpha=alpha,
-    )
+    project = _project(c, azure_workspace)
+    options = {"report_dir": ROOT / output, "min_rows": min_rows, "last": last or None}
+    options |= {"psi_threshold": psi_threshold, "alpha": alpha}
+    if remote:
+        from diabetes_model.azure.collected import remote_drift
+
+        run = _checked(remote_drift, project, options, days, os.environ)
+    else:
+        from diabetes_model.serving.serve import INPUT_LOG
+
+        input_log = ROOT / (log or INPUT_LOG)
+        run = _checked(drifting.local_drift, project.settings, input_log, **options)
     print(run.summary)
+    if run.result.drifted and retrain:
+        from diabetes_model.workstation.github_actions import start_training
+
+        print(_checked(start_training, os.environ, f"drift in {', '.join(run.result.drifted)}"))
     if run.result.drifted:
         raise Exit(code=1)
 
