@@ -3,7 +3,8 @@
 Each task's first line starts with its group, as in the README:
   local      data, train, pipeline, sweep, lineage, ui, notebooks: the loop on this machine, no
              Azure needed
-  azure      compute, register, deploy, and `--remote` on data, train, pipeline, sweep and lineage
+  azure      compute, register, deploy, and `--remote` on data, train, pipeline, sweep, lineage
+             and drift
   serving    serve, predict, drift: a registered model answering requests, and its inputs watched
   workspace  doctor, login, github-secrets, test, lint: this checkout, its tools and its CI
 
@@ -638,7 +639,7 @@ def login(c: Context, device_code: bool = False):
     }
 )
 def github_secrets(c: Context, dry_run: bool = False, repo: str = ""):
-    """workspace · Store the ids the Train and Deploy workflows read as GitHub secrets/variables."""
+    """workspace · Store the ids the Azure workflows read as GitHub secrets/variables."""
     from diabetes_model.workstation import github_secrets as gh
 
     assignments = _checked(gh.plan, os.environ)
