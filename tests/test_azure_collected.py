@@ -113,9 +113,16 @@ def test_lines_that_cannot_be_read_are_skipped(cloud, tmp_path, diabetes_csv):
 
 def test_fewer_collected_rows_than_the_minimum_are_not_judged(cloud, tmp_path, diabetes_csv):
     served(cloud, recent(diabetes_csv, n=5))
+    summary = tmp_path / "summary.md"
     with pytest.raises(UserError, match=r"^only 5 scored rows in azureml://.* at least 30"):
-        drift(tmp_path)
+        drift(tmp_path, environ={"GITHUB_STEP_SUMMARY": str(summary)})
     assert not (tmp_path / "drift").exists()
+    assert summary.read_text().startswith("### Input drift\n\n**Not judged:** only 5 scored rows")
+
+
+def test_a_window_of_no_days_is_refused(cloud, tmp_path):
+    with pytest.raises(UserError, match=r"^--days 0 must be at least 1$"):
+        drift(tmp_path, days=0)
 
 
 def test_nothing_collected_is_one_line(cloud, tmp_path):

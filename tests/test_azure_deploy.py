@@ -278,10 +278,14 @@ def test_a_failed_smoke_request_moves_neither_traffic_nor_the_champion(cloud, tm
     run(tmp_path)
     register_model(cloud, "3")
     cloud.online_scorer = lambda deployment, body: Response(502, {"message": "boom"})
+    summary = tmp_path / "summary.md"
     with pytest.raises(UserError, match="smoke request"):
-        run(tmp_path)
+        run(tmp_path, environ={"GITHUB_STEP_SUMMARY": str(summary)})
     assert champions(cloud) == ["2"]
     assert not any(key.startswith(("deploy.", "champion")) for key in tags_of(cloud, "3"))
+    text = summary.read_text()
+    assert text.startswith("### Deploy failed\n") and "| model | diabetes-model:3, " in text
+    assert "**not deployed: deployment green failed its smoke request (502)" in text
 
 
 def test_a_deployment_without_traffic_is_recorded_but_not_the_champion(cloud, tmp_path):

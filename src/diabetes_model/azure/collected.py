@@ -175,24 +175,29 @@ def remote_drift(
     run_drift's report_dir, min_rows, psi_threshold, alpha; and last); summary in CI."""
     from diabetes_model.azure.deploy import endpoint_name
     from diabetes_model.drift import run_drift, step_summary
+    from diabetes_model.run_summary import append_step_summary
 
     workspace = project.azure.workspace()
     client = client_factory(workspace)
-    with azure_errors(workspace), tempfile.TemporaryDirectory() as folder:
-        collected = read(
-            client, project, endpoint_name(project), days, Path(folder), now or time.time()
-        )
-        say(f"{len(collected.rows)} rows collected on {collected.endpoint}/{collected.slot}; "
-            f"reference: the training data of {collected.champion}")  # fmt: skip
-        settings = dataclasses.replace(project.settings, data_path=str(collected.training_data))
-        last = options.get("last")
-        run = run_drift(
-            settings=settings,
-            current=collected.rows.tail(last) if last else collected.rows,
-            source=collected.source,
-            reference_name=f"{collected.champion}'s training data",
-            **{k: v for k, v in options.items() if k != "last"},
-        )
+    try:
+        with azure_errors(workspace), tempfile.TemporaryDirectory() as folder:
+            collected = read(
+                client, project, endpoint_name(project), days, Path(folder), now or time.time()
+            )
+            say(f"{len(collected.rows)} rows collected on {collected.endpoint}/{collected.slot}; "
+                f"reference: the training data of {collected.champion}")  # fmt: skip
+            settings = dataclasses.replace(project.settings, data_path=str(collected.training_data))
+            last = options.get("last")
+            run = run_drift(
+                settings=settings,
+                current=collected.rows.tail(last) if last else collected.rows,
+                source=collected.source,
+                reference_name=f"{collected.champion}'s training data",
+                **{k: v for k, v in options.items() if k != "last"},
+            )
+    except UserError as error:  # the summary page says why nothing was judged
+        append_step_summary(environ, f"### Input drift\n\n**Not judged:** {error}\n\n")
+        raise
     link = endpoints.studio_endpoint_url(workspace, collected.endpoint)
     step_summary(run, environ, f"[endpoint {collected.endpoint} in Studio]({link})")
     return run

@@ -116,8 +116,12 @@ def deploy(
     rows = smoke_rows(project)
     workspace = project.azure.workspace()
     client = client_factory(workspace)
-    with azure_errors(workspace):
-        return _roll_out(client, project, request, rows, emails, report)
+    try:
+        with azure_errors(workspace):
+            return _roll_out(client, project, request, rows, emails, report)
+    except UserError as error:
+        report.failed(str(error))
+        raise
 
 
 def _roll_out(

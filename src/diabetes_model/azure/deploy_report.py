@@ -63,6 +63,11 @@ class Report:
         self.say(reason)
         self.summarize("Deploy: nothing deployed", reason)
 
+    def failed(self, error: str) -> None:
+        """A deployment that stopped after choosing its version: the summary says where."""
+        if self.steps:
+            self.summarize("Deploy failed", f"not deployed: {error}")
+
     def summarize(self, title: str, verdict: str) -> None:
         text = markdown(title, self.steps, verdict, " · ".join(self.links), self.metrics)
         append_step_summary(self.environ, text)

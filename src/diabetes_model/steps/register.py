@@ -102,10 +102,17 @@ def register(
     record["summary"] = summary(record)
     write_json(config.record / RECORD_FILE, record)
     if own_run:  # an Azure ML job: its run's tags are what the submitting task can read
-        client.set_tag(own_run, "gate.summary", record["summary"][:5000])
-        client.set_tag(own_run, "gate.promoted", str(promote).lower())
-        client.set_tag(own_run, "gate.metrics", metrics_tag(decision))
+        _tag_own_run(client, own_run, record, decision)
     return record
+
+
+def _tag_own_run(
+    client: Any, run_id: str, record: Mapping[str, Any], decision: Mapping[str, Any]
+) -> None:
+    """The verdict and the metrics, where `invoke pipeline --remote --stream` reads them."""
+    client.set_tag(run_id, "gate.summary", record["summary"][:5000])
+    client.set_tag(run_id, "gate.promoted", str(record["promoted"]).lower())
+    client.set_tag(run_id, "gate.metrics", metrics_tag(decision))
 
 
 def _check_champion_unchanged(decision: Mapping[str, Any], current: Any) -> None:
