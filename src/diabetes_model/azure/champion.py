@@ -77,22 +77,33 @@ def crown(
     retired: Mapping[str, str] | None = None,
 ) -> None:
     """Make `version` the champion with `record` (the deployment or rollback) on it, then take
-    the mark off `previous`, adding `retired` to its tags. Set first, removed second: readers take
-    the highest tagged version, and a version lower than the old champion (a rollback) must not
-    stay second to it, so a removal that fails is an error that says how to finish."""
-    add_tags(client, name, version, {**record, TAG: "true"})
-    if previous is None or previous == version:
-        return
-    try:
-        add_tags(client, name, previous, dict(retired or {}), remove=(TAG,))
-    except Exception as error:  # the new mark is set; say how to finish by hand
-        from diabetes_model.errors import first_line
+    the mark off every other version (`previous`, the champion it replaces, also gets `retired`).
+    Set first, removed second: readers take the highest tagged version, and a version lower than
+    the old champion (a rollback) must not stay second to it, so a removal that fails is an error
+    that says how to finish."""
+    from azure.core.exceptions import ResourceNotFoundError
 
-        raise UserError(
-            f"version {version} is the champion, but version {previous} keeps its {TAG} tag "
-            f"({first_line(error)}); remove it: az ml model update --name {name} "
-            f"--version {previous} --remove tags.{TAG}"
-        ) from None
+    from diabetes_model.errors import first_line
+
+    add_tags(client, name, version, {**record, TAG: "true"})
+    try:
+        marked = {str(m.version) for m in client.models.list(name=name) if _marked(m)}
+    except ResourceNotFoundError:
+        marked = set()
+    for old in sorted(marked - {version} | ({previous} - {None, version}), key=int):
+        try:
+            extra = dict(retired or {}) if old == previous else {}
+            add_tags(client, name, old, extra, remove=(TAG,))
+        except Exception as error:  # the new mark is set; say how to finish by hand
+            raise UserError(
+                f"version {version} is the champion, but version {old} keeps its {TAG} tag "
+                f"({first_line(error)}); remove it: az ml model update --name {name} "
+                f"--version {old} --remove tags.{TAG}"
+            ) from None
+
+
+def _marked(model: Any) -> bool:
+    return (model.tags or {}).get(TAG) == "true"
 
 
 def utc_stamp(when: float | None = None) -> str:
