@@ -3,7 +3,8 @@
 Each task's first line starts with its group, as in the README:
   local      data, train, pipeline, sweep, lineage, ui, notebooks: the loop on this machine, no
              Azure needed
-  azure      compute, register, deploy, and `--remote` on data, train, pipeline, sweep and lineage
+  azure      compute, register, deploy, and `--remote` on data, train, pipeline, sweep, lineage
+             and drift
   serving    serve, predict, drift: a registered model answering requests, and its inputs watched
   workspace  doctor, login, github-secrets, test, lint: this checkout, its tools and its CI
 
@@ -472,11 +473,18 @@ def register(c: Context, job: str = "", azure_workspace: dict[str, str] | None =
 
 @task(
     help={
-        "model_version": "registered model version (default: the champion, the version tagged "
-        "champion=true by the pipeline; else the workspace's latest)",
+        "model_version": "deploy this registered version, if it passed the pipeline's gate "
+        "(recorded as a manual deployment; default: the newest version that passed the gate and "
+        "is newer than the champion)",
+        "pipeline_job": "deploy the version this Azure ML pipeline job registered; nothing when "
+        "its gate kept the model out (the Deploy workflow after Train)",
+        "skip_gate": "with --model-version: deploy a version the gate never passed (one `invoke "
+        "train --remote` registered); recorded on it",
         "traffic": "percent of traffic for the new deployment after its smoke request",
         "slot": "blue or green (default: the idle one)",
         "monitor": "also create or update the drift monitor (azureml/monitor.yml)",
+        "rollback": "move traffic back to the previous champion's slot and make it the champion "
+        "again, recorded on both versions",
         "dry_run": "write the resolved specs to outputs/azureml/deploy/; contact nothing",
         **WORKSPACE.help,
     }
@@ -485,17 +493,23 @@ def register(c: Context, job: str = "", azure_workspace: dict[str, str] | None =
 def deploy(
     c: Context,
     model_version: str = "",
+    pipeline_job: str = "",
+    skip_gate: bool = False,
     traffic: int = 100,
     slot: str = "",
     monitor: bool = False,
+    rollback: bool = False,
     dry_run: bool = False,
     azure_workspace: dict[str, str] | None = None,
 ):
-    """azure · Deploy a registered model to the online endpoint, blue/green, smoke-tested."""
+    """azure · Deploy a version that passed the gate, blue/green, smoke-tested; or roll back."""
     from diabetes_model.azure import deploy as rollout
 
-    request = rollout.Request(model_version, slot, traffic, monitor)
-    _checked(rollout.deploy, _project(c, azure_workspace), request, dry_run=dry_run)
+    request = rollout.Request(
+        model_version, slot, traffic, monitor, pipeline_job, skip_gate, rollback
+    )
+    project = _project(c, azure_workspace)
+    _checked(rollout.deploy, project, request, environ=os.environ, dry_run=dry_run)
 
 
 # --- serving: a registered model answering requests, and its inputs watched ---
@@ -549,8 +563,15 @@ def predict(c: Context, url: str = "http://127.0.0.1:5001/score", file: str = ""
         "min_rows": "refuse to judge fewer scored rows than this",
         "log": "input log to read (default: the one `invoke serve` writes)",
         "output": "folder for drift.md, drift.json and drift.png",
+        "remote": "read the inputs the online endpoint's data collector stored for the live "
+        "deployment, against the champion's training data in the workspace",
+        "days": "with --remote: how many days of collected inputs to read",
+        "retrain": "when a feature drifts, start the Train workflow through GitHub's API "
+        "(GITHUB_TOKEN and GITHUB_REPOSITORY, as GitHub Actions sets them)",
+        **WORKSPACE.help,
     }
 )
+@WORKSPACE
 def drift(
     c: Context,
     last: int = 0,
@@ -559,25 +580,31 @@ def drift(
     min_rows: int = 30,
     log: str = "",
     output: str = "outputs/drift",
+    remote: bool = False,
+    days: int = 7,
+    retrain: bool = False,
+    azure_workspace: dict[str, str] | None = None,
 ):
     """serving · Compare recent scored inputs with the training data; exit 1 on drift."""
     from diabetes_model import drift as drifting
-    from diabetes_model.serving.serve import INPUT_LOG
 
-    settings = _project(c).settings
-    input_log = ROOT / (log or INPUT_LOG)
-    current = _checked(drifting.logged_inputs, input_log, last or None)
-    run = _checked(
-        drifting.run_drift,
-        settings=settings,
-        current=current,
-        source=str(input_log),
-        report_dir=ROOT / output,
-        min_rows=min_rows,
-        psi_threshold=psi_threshold,
-        alpha=alpha,
-    )
+    project = _project(c, azure_workspace)
+    options = {"report_dir": ROOT / output, "min_rows": min_rows, "last": last or None}
+    options |= {"psi_threshold": psi_threshold, "alpha": alpha}
+    if remote:
+        from diabetes_model.azure.collected import remote_drift
+
+        run = _checked(remote_drift, project, options, days, os.environ)
+    else:
+        from diabetes_model.serving.serve import INPUT_LOG
+
+        input_log = ROOT / (log or INPUT_LOG)
+        run = _checked(drifting.local_drift, project.settings, input_log, **options)
     print(run.summary)
+    if run.result.drifted and retrain:
+        from diabetes_model.workstation.github_actions import start_training
+
+        print(_checked(start_training, os.environ, f"drift in {', '.join(run.result.drifted)}"))
     if run.result.drifted:
         raise Exit(code=1)
 
@@ -612,7 +639,7 @@ def login(c: Context, device_code: bool = False):
     }
 )
 def github_secrets(c: Context, dry_run: bool = False, repo: str = ""):
-    """workspace · Store the ids the Train and Deploy workflows read as GitHub secrets/variables."""
+    """workspace · Store the ids the Azure workflows read as GitHub secrets/variables."""
     from diabetes_model.workstation import github_secrets as gh
 
     assignments = _checked(gh.plan, os.environ)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from azure_fake import FakeAzure, fake_azure
 from azure_fake.http import Response
+from deploy_support import MODEL, PASSED, champions, endpoint_of, register_model, run, tags_of
 from projects import make_project
 from serving_support import CLASSIFIERS, classifier_dir, registered_store
 
@@ -20,7 +21,6 @@ from diabetes_model.azure import deploy
 from diabetes_model.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
-MODEL = "diabetes-model"
 
 
 def scoring_host(model_dir: Path):
@@ -55,34 +55,6 @@ def cloud(monkeypatch, tmp_path, real_scorer) -> Iterator[FakeAzure]:
         for version in ("1", "2"):
             register_model(fake, version)
         yield fake
-
-
-def register_model(cloud: FakeAzure, version: str) -> None:
-    """A model version as the workspace holds one after `invoke train --remote` registered it."""
-    uri = f"azureml://jobs/job-{version}/outputs/artifacts/paths/model/"
-    body = {"properties": {"modelType": "mlflow_model", "modelUri": uri, "flavors": {}}}
-    cloud.put(None, f"models/{MODEL}/versions/{version}", body)
-
-
-def run(
-    tmp_path: Path,
-    said: list[str] | None = None,
-    azure: dict | None = None,
-    data: Path | None = None,
-    **changes,
-):
-    """`invoke deploy` with these flags; the training data is `data` (default: none, so the
-    smoke request takes rows of the bundled diabetes data, as in CI)."""
-    settings = {"data_path": str(data or tmp_path / "no-data.csv")}
-    project = make_project(tmp_path, project=settings, azure=azure)
-    return deploy.deploy(
-        project, deploy.Request(**changes), say=(said if said is not None else []).append
-    )
-
-
-def endpoint_of(cloud: FakeAzure) -> dict:
-    (endpoint,) = cloud.children("onlineEndpoints")
-    return endpoint
 
 
 def test_first_deploy_creates_the_endpoint_and_gives_blue_all_traffic(cloud, tmp_path):
@@ -143,6 +115,7 @@ def test_a_pinned_version_is_deployed(cloud, tmp_path):
 
 def test_a_failed_smoke_request_leaves_traffic_where_it_was(cloud, tmp_path):
     run(tmp_path)
+    register_model(cloud, "3")
     cloud.online_scorer = lambda deployment, body: Response(502, {"message": "boom"})
     with pytest.raises(UserError, match=r"green failed its smoke request \(502\).*get-logs"):
         run(tmp_path)
@@ -151,6 +124,7 @@ def test_a_failed_smoke_request_leaves_traffic_where_it_was(cloud, tmp_path):
 
 def test_a_wrong_smoke_answer_leaves_traffic_where_it_was(cloud, tmp_path):
     run(tmp_path)
+    register_model(cloud, "3")
     cloud.online_scorer = lambda deployment, body: Response(200, {"predictions": [1.0]})
     with pytest.raises(UserError, match=r"\(1 prediction for 3 rows\); traffic is unchanged"):
         run(tmp_path)
@@ -180,6 +154,7 @@ def test_a_classifier_passes_the_smoke_test_with_labels_and_probabilities(
 
 def test_a_classifiers_probabilities_that_do_not_sum_to_one_are_refused(cloud, tmp_path):
     run(tmp_path)
+    register_model(cloud, "3")
     wrong = {"predictions": ["a"] * 3, "probabilities": [{"a": 0.9, "b": 0.9}] * 3}
     cloud.online_scorer = lambda deployment, body: Response(200, wrong)
     with pytest.raises(
@@ -231,6 +206,7 @@ def test_monitor_without_the_training_data_is_refused_before_deploying(cloud, tm
 
 def test_a_deployment_that_fails_to_start_names_its_logs_and_keeps_traffic(cloud, tmp_path):
     run(tmp_path)
+    register_model(cloud, "3")
     cloud.fail("PUT", r"/deployments/green$", 400)
     with pytest.raises(
         UserError, match=r"deployment green did not start .*get-logs .* --name green"
@@ -239,34 +215,149 @@ def test_a_deployment_that_fails_to_start_names_its_logs_and_keeps_traffic(cloud
     assert endpoint_of(cloud)["properties"]["traffic"] == {"blue": 100}
 
 
-def tag(cloud: FakeAzure, version: str, tags: dict[str, str]) -> None:
-    cloud.get(f"models/{MODEL}/versions/{version}")["properties"]["tags"] = tags
-
-
-def test_without_a_version_the_champion_is_deployed_not_the_latest(cloud, tmp_path):
-    """The latest version may be one the pipeline's gate kept from serving."""
-    tag(cloud, "1", {"champion": "true"})
+def test_a_deployment_that_took_traffic_makes_its_version_the_champion(cloud, tmp_path):
     run(tmp_path)
-    blue = cloud.get(f"onlineEndpoints/{endpoint_of(cloud)['name']}/deployments/blue")
-    assert blue["properties"]["model"].endswith("/versions/1")
+    assert champions(cloud) == ["2"]
+    assert "champion.previous" not in tags_of(cloud, "2")  # the first champion
+    register_model(cloud, "3")
 
-
-def test_the_deployed_version_records_endpoint_slot_traffic_and_time(cloud, tmp_path):
-    tag(cloud, "2", {"git.commit": "abc"})
     said: list[str] = []
     run(tmp_path, said)
+
+    assert champions(cloud) == ["3"]
+    third = tags_of(cloud, "3")
+    assert third["champion.previous"] == "2"  # where a rollback returns to
+    assert third["champion.time"] == third["deploy.time"]
+    assert "champion: diabetes-model:3 (was version 2)" in said
+
+
+def test_the_default_is_the_newest_version_that_passed_the_gate_never_an_unjudged_one(
+    cloud, tmp_path
+):
+    """The latest version may be one `invoke train --remote` registered, which no gate saw."""
+    register_model(cloud, "3", tags={})
+    run(tmp_path)
+    blue = cloud.get(f"onlineEndpoints/{endpoint_of(cloud)['name']}/deployments/blue")
+    assert blue["properties"]["model"].endswith("/versions/2")
+
+
+def test_with_nothing_newer_than_the_champion_nothing_is_deployed(cloud, tmp_path):
+    run(tmp_path)
+    requests = len(cloud.requests)
+    said: list[str] = []
+    summary = tmp_path / "summary.md"
+
+    assert run(tmp_path, said, environ={"GITHUB_STEP_SUMMARY": str(summary)}) == {}
+
+    assert said == [
+        "nothing deployed: no version newer than the champion (diabetes-model:2) passed the "
+        "gate; `invoke deploy --model-version 2` deploys the champion again"
+    ]
+    assert not [r for r in cloud.requests[requests:] if r.method == "PUT"]
+    assert "nothing deployed: no version newer than the champion" in summary.read_text()
+
+
+def test_a_named_version_that_did_not_pass_the_gate_is_refused_in_one_line(cloud, tmp_path):
+    register_model(cloud, "3", tags={})
+    with pytest.raises(UserError, match=r"^diabetes-model:3 did not pass the gate .*--skip-gate"):
+        run(tmp_path, model_version="3")
+    assert cloud.children("onlineEndpoints") == []
+
+
+def test_skip_gate_deploys_it_anyway_and_says_so_on_the_version(cloud, tmp_path):
+    register_model(cloud, "3", tags={})
+    run(tmp_path, model_version="3", skip_gate=True)
+    third = tags_of(cloud, "3")
+    assert (third["deploy.trigger"], third["deploy.gate"]) == (
+        "manual",
+        "gate skipped (--skip-gate)",
+    )
+
+
+def test_a_failed_smoke_request_moves_neither_traffic_nor_the_champion(cloud, tmp_path):
+    run(tmp_path)
     register_model(cloud, "3")
-    run(tmp_path, traffic=10)
+    cloud.online_scorer = lambda deployment, body: Response(502, {"message": "boom"})
+    summary = tmp_path / "summary.md"
+    with pytest.raises(UserError, match="smoke request"):
+        run(tmp_path, environ={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert champions(cloud) == ["2"]
+    assert not any(key.startswith(("deploy.", "champion")) for key in tags_of(cloud, "3"))
+    text = summary.read_text()
+    assert text.startswith("### Deploy failed\n") and "| model | diabetes-model:3, " in text
+    assert "**not deployed: deployment green failed its smoke request (502)" in text
+
+
+def test_a_deployment_without_traffic_is_recorded_but_not_the_champion(cloud, tmp_path):
+    run(tmp_path)
+    register_model(cloud, "3")
+    said: list[str] = []
+    assert run(tmp_path, said, traffic=0) == {"green": 0, "blue": 100}
+    assert champions(cloud) == ["2"]
+    assert tags_of(cloud, "3")["deploy.traffic"] == "0"
+
+
+def test_the_deployed_version_records_where_who_why_and_when(cloud, tmp_path):
+    tags = {**PASSED, "git.commit": "abc"}
+    register_model(cloud, "2", tags)
+    said: list[str] = []
+    environ = {"GITHUB_ACTOR": "octocat", "GITHUB_SERVER_URL": "https://github.com",
+               "GITHUB_REPOSITORY": "o/r", "GITHUB_RUN_ID": "7"}  # fmt: skip
+    run(tmp_path, said, environ=environ)
+    register_model(cloud, "3")
+    run(tmp_path, traffic=10, model_version="3")
 
     name = endpoint_of(cloud)["name"]
-    second = cloud.get(f"models/{MODEL}/versions/2")["properties"]["tags"]
-    assert {k: v for k, v in second.items() if k != "deploy.time"} == {
-        "git.commit": "abc",  # the governance record stays
+    second = tags_of(cloud, "2")
+    assert {k: v for k, v in second.items() if not k.endswith("time")} == {
+        **tags,  # the governance record stays
         "deploy.endpoint": name,
         "deploy.slot": "blue",
         "deploy.traffic": "100",
-    }
+        "deploy.trigger": "gate",
+        "deploy.gate": "passed",
+        "deploy.by": "octocat",
+        "deploy.run_url": "https://github.com/o/r/actions/runs/7",
+    }  # and the champion mark went to version 3
     assert second["deploy.time"].endswith("Z")
-    third = cloud.get(f"models/{MODEL}/versions/3")["properties"]["tags"]
+    third = tags_of(cloud, "3")
     assert (third["deploy.slot"], third["deploy.traffic"]) == ("green", "10")
+    assert (third["deploy.trigger"], third["champion"]) == ("manual", "true")
     assert f"recorded on {MODEL}:2: {name}/blue, 100% of traffic" in said
+
+
+def test_in_github_actions_the_summary_has_the_metrics_the_decision_and_links(cloud, tmp_path):
+    tags = {**PASSED, "evaluation.champion": "version 1", "evaluation.champion_score": "53",
+            "pipeline.run": "pipe-7"}  # fmt: skip
+    register_model(cloud, "2", tags)
+    summary = tmp_path / "summary.md"
+    run(tmp_path, environ={"GITHUB_STEP_SUMMARY": str(summary)})
+
+    text = summary.read_text()
+    name = endpoint_of(cloud)["name"]
+    assert text.startswith(f"### Deploy {MODEL}:2\n")
+    assert "| test_rmse (primary) | 52.5 | 53 |" in text
+    assert "| champion (version 1) |" in text
+    assert f"**deployed {MODEL}:2 to {name}/blue: blue 100%**" in text
+    assert (
+        "[pipeline pipe-7 in Studio](https://ml.azure.com/runs/pipe-7?wsid=/subscriptions/" in text
+    )
+    assert f"[endpoint {name} in Studio](https://ml.azure.com/endpoints/realtime/{name}/" in text
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        ({"model_version": "2", "pipeline_job": "p"}, "give one"),
+        ({"skip_gate": True}, "--skip-gate goes with --model-version"),
+        ({"rollback": True, "model_version": "2"}, "--rollback takes no other flag"),
+        ({"rollback": True, "traffic": 10}, "--rollback takes no other flag"),
+        ({"slot": "red"}, "not a deployment slot"),
+    ],
+)
+def test_flags_that_contradict_each_other_are_refused_before_anything_is_contacted(
+    cloud, tmp_path, flags, message
+):
+    with pytest.raises(UserError, match=message):
+        run(tmp_path, **flags)
+    assert not cloud.requests

@@ -4,6 +4,7 @@ step fails `--stream`, and the gate's verdict comes back from the register step'
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -111,7 +112,11 @@ def test_flags_become_pipeline_inputs_and_the_train_steps_extra_arguments(cloud,
 
 def test_stream_reports_each_step_and_the_gates_verdict(cloud, project, tmp_path):
     verdict = "not promoted: test_rmse 71.6 vs champion version 3's 52.4: 36.6% worse"
-    cloud.step_tags["register"] = {"gate.summary": verdict, "gate.promoted": "false"}
+    metrics = {"candidate": {"test_rmse": 71.6, "test_r2": 0.1}, "champion": {"test_rmse": 52.4}}
+    gate = {"metric": "test_rmse", "champion_version": "3", "metrics": metrics}
+    cloud.step_tags["register"] = {
+        "gate.summary": verdict, "gate.promoted": "false", "gate.metrics": json.dumps(gate),
+    }  # fmt: skip
     summary = tmp_path / "step-summary.md"
     said = Said()
 
@@ -122,6 +127,9 @@ def test_stream_reports_each_step_and_the_gates_verdict(cloud, project, tmp_path
     ]  # fmt: skip
     written = summary.read_text()
     assert verdict in written and "| train | Completed |" in written
+    assert "| metric | candidate | champion (version 3) |" in written
+    assert "| test_rmse (primary) | 71.6 | 52.4 |" in written and "| test_r2 | 0.1 | - |" in written
+    assert "[pipeline " in written and "in Studio](https://ml.azure.com/runs/" in written
 
 
 def test_a_failed_step_fails_stream_with_a_non_zero_exit_naming_it(cloud, project):

@@ -176,7 +176,26 @@ def test_workflow_has_least_privilege_permissions_concurrency_and_timeouts(path)
         granted = job.get("permissions", document["permissions"])
         writes = {scope for scope, level in granted.items() if level == "write"}
         uses_login = any(step.get("uses") == AZURE_LOGIN for step in job.get("steps", []))
-        assert writes == ({"id-token"} if uses_login else set()), f"{path.name}: {name} {writes}"
+        needed = ({"id-token"} if uses_login else set()) | (
+            {"actions"} if starts_training(job) else set()
+        )
+        assert writes == needed, f"{path.name}: {name} {writes}"
+
+
+def starts_training(job: dict) -> bool:
+    """Whether the job starts the Train workflow (`invoke drift --retrain`), which needs
+    `actions: write`; no other job may have it."""
+    lines = run_lines({"jobs": {"job": job}})
+    return any(line.startswith("invoke drift") and "--retrain" in line for line in lines)
+
+
+def test_the_permissions_rule_catches_actions_write_on_a_job_that_does_not_need_it(tmp_path):
+    deploy = workflow("deploy.yml")
+    deploy["jobs"]["deploy"]["permissions"]["actions"] = "write"
+    broken = tmp_path / "deploy.yml"
+    broken.write_text(yaml.safe_dump(deploy))
+    with pytest.raises(AssertionError, match=r"deploy\.yml: deploy \{.*'actions'"):
+        test_workflow_has_least_privilege_permissions_concurrency_and_timeouts(broken)
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
@@ -271,6 +290,63 @@ def test_deploy_runs_on_demand_or_after_a_successful_training_through_an_approve
     assert "github.event.workflow_run.conclusion == 'success'" in job["if"]
     assert job["environment"] == "production"
     assert any(line.startswith("invoke deploy") for line in run_lines(deploy))
+
+
+def deploy_step() -> dict:
+    deploy = workflow("deploy.yml")
+    return steps(deploy)[index_of(deploy, lambda s: "invoke deploy" in s.get("run", ""))]
+
+
+def test_after_train_deploy_ships_the_version_of_the_pipeline_job_train_submitted():
+    """Train names its pipeline job after its run; Deploy, started by that run, derives the same
+    name from github.event.workflow_run, so it deploys that job's version or nothing."""
+    train_line = next(line for line in run_lines(workflow("train.yml")) if "--job-name" in line)
+    name = re.search(r'--job-name "([^"]+)"', train_line)[1]
+    assert name == "diabetes-pipeline-${GITHUB_RUN_ID}-${GITHUB_RUN_ATTEMPT}"
+    step = deploy_step()
+    expected = (
+        "format('diabetes-pipeline-{0}-{1}', github.event.workflow_run.id, "
+        "github.event.workflow_run.run_attempt)"
+    )
+    assert expected in step["env"]["PIPELINE_JOB"]
+    assert "github.event_name == 'workflow_run'" in step["env"]["PIPELINE_JOB"]
+    assert 'invoke deploy --pipeline-job "$PIPELINE_JOB"' in step["run"]
+
+
+def test_deploy_offers_a_version_or_a_rollback_on_demand_and_never_skips_the_gate():
+    inputs = workflow("deploy.yml")["on"]["workflow_dispatch"]["inputs"]
+    assert inputs["model-version"]["type"] == "string"
+    assert (inputs["rollback"]["type"], inputs["rollback"]["default"]) == ("boolean", False)
+    step = deploy_step()
+    assert step["env"]["ROLLBACK"] == "${{ inputs.rollback }}"
+    lines = [line.strip() for line in step["run"].splitlines()]
+    assert any(line.startswith("invoke deploy --rollback") for line in lines)
+    assert 'invoke deploy ${MODEL_VERSION:+--model-version "$MODEL_VERSION"}' in lines
+    assert "--skip-gate" not in step["run"]
+
+
+# --- drift.yml -------------------------------------------------------------------------------
+
+
+def test_drift_runs_daily_and_on_demand_and_starts_train_with_its_own_token():
+    drift = workflow("drift.yml")
+    assert [entry["cron"] for entry in drift["on"]["schedule"]] == ["30 4 * * *"]
+    assert drift["on"]["workflow_dispatch"]["inputs"]["days"]["type"] == "number"
+    job = drift["jobs"]["drift"]
+    assert job["permissions"] == {"contents": "read", "id-token": "write", "actions": "write"}
+    step = steps(drift)[index_of(drift, lambda s: "invoke drift" in s.get("run", ""))]
+    assert step["run"] == 'invoke drift --remote --retrain --days "$DAYS"'
+    assert step["env"]["GITHUB_TOKEN"] == "${{ github.token }}"  # not a stored token
+    login = index_of(drift, lambda s: s.get("uses") == AZURE_LOGIN)
+    assert login < index_of(drift, lambda s: "invoke drift" in s.get("run", ""))
+
+
+def test_drift_starts_the_workflow_that_train_yml_is():
+    from diabetes_model.workstation.github_actions import REF, TRAIN_WORKFLOW
+
+    train = workflow(TRAIN_WORKFLOW)
+    assert "workflow_dispatch" in train["on"]
+    assert REF in train["on"]["push"]["branches"]
 
 
 # --- one set of commands: the workflows call tasks that exist, with flags they take ---------

@@ -2,16 +2,17 @@
 it, through MLflow.
 
 - In an MLflow registry (the project's own store, an MLflow server) the mark is the model alias
-  `champion`: exactly one version holds it, and moving it is one call.
+  `champion`: exactly one version holds it, and moving it is one call. The pipeline's register
+  step moves it to every version that passes the gate: locally there is no endpoint to wait for.
 - Azure ML's registry does not document aliases, so there the mark is the version tag
-  `champion=true`: set on the new version first, then taken off the old one, and a reader takes the
-  highest version that carries it (so a crash between the two calls still names the new one).
-  `azure/champion.py` reads and writes the same tag with azure-ai-ml.
+  `champion=true`, and a reader takes the highest version that carries it. It moves only when
+  `invoke deploy` has deployed a version and its smoke request passed, or `invoke deploy
+  --rollback` moved traffic back: `azure/champion.py` sets and removes it with azure-ai-ml. The
+  pipeline reads it here (`find_champion`) to judge a candidate against what serves.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -58,19 +59,11 @@ def find_champion(client: Any, name: str, by_tag: bool) -> Champion | None:
     return Champion(name, str(version.version), version.run_id)
 
 
-def crown(client: Any, name: str, version: str, by_tag: bool) -> Champion | None:
-    """Make `version` the champion; returns the one it replaces (None if there was none)."""
-    previous = find_champion(client, name, by_tag)
-    if not by_tag:
-        client.set_registered_model_alias(name, ALIAS, version)
-        return previous
-    client.set_model_version_tag(name, version, TAG, "true")
-    for old in versions(client, name):
-        if old.tags.get(TAG) == "true" and str(old.version) != str(version):
-            try:
-                client.delete_model_version_tag(name, old.version, TAG)
-            except Exception as error:  # the new mark is set; readers take the highest version
-                warnings.warn(f"version {old.version} keeps its {TAG} tag: {error}", stacklevel=2)
+def crown(client: Any, name: str, version: str) -> Champion | None:
+    """Make `version` the champion of an MLflow registry (the alias); returns the one it
+    replaces (None if there was none)."""
+    previous = find_champion(client, name, by_tag=False)
+    client.set_registered_model_alias(name, ALIAS, version)
     return previous
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -82,6 +84,15 @@ def as_features(current: pd.DataFrame, schema: Schema, source: str) -> pd.DataFr
     return pd.DataFrame(columns, index=current.index)
 
 
+def local_drift(
+    settings: Settings, input_log: Path, last: int | None = None, **options: Any
+) -> DriftRun:
+    """`invoke drift`: the serving input log (its last `last` rows) against the training data;
+    `options` are run_drift's."""
+    current = logged_inputs(input_log, last)
+    return run_drift(settings=settings, current=current, source=str(input_log), **options)
+
+
 def run_drift(
     *,
     settings: Settings,
@@ -91,9 +102,11 @@ def run_drift(
     min_rows: int = DEFAULT_MIN_ROWS,
     psi_threshold: float,
     alpha: float,
+    reference_name: str = "",
 ) -> DriftRun:
     """Compare the recent rows (`current`, read from `source`) with the training data, then
-    write the report; refuses to judge fewer than `min_rows` rows."""
+    write the report; refuses to judge fewer than `min_rows` rows. `reference_name` names the
+    training data in the report (default: its path)."""
     from diabetes_model.tables import load_features
 
     reference, schema = load_features(settings)
@@ -110,9 +123,20 @@ def run_drift(
         )  # fmt: skip
     except ValueError as error:
         raise UserError(f"cannot compare: {error}") from None
-    sources = (settings.data_path, source)
+    sources = (reference_name or settings.data_path, source)
     write_report(result, reference, recent, report_dir, sources=sources)
     return DriftRun(result, len(recent), report_dir)
+
+
+def step_summary(run: DriftRun, environ: Mapping[str, str], *lines: str) -> None:
+    """In GitHub Actions, the report (without its figure, which the summary cannot show) and
+    `lines` (links) on the job's summary page."""
+    from diabetes_model.run_summary import append_step_summary
+
+    report = (run.report_dir / "drift.md").read_text(encoding="utf-8")
+    kept = [line for line in report.splitlines() if not line.startswith("![")]
+    text = "\n".join(kept).strip().replace("# Input drift", "### Input drift", 1)
+    append_step_summary(environ, "\n\n".join([text, *lines]) + "\n\n")
 
 
 def write_report(

@@ -33,15 +33,17 @@ def collect_lineage(
     return Lineage(data_sha256=digest, data_rows=rows, git=git_info(cwd))
 
 
-# The governance record of a registered version (governance.version_tags, and the deployment
-# tags `invoke deploy` adds), in the order `invoke lineage` prints it; other tags follow.
+# The governance record of a registered version (governance.version_tags, and the deployment,
+# champion and rollback tags `invoke deploy` adds in Azure ML), in the order `invoke lineage`
+# prints it; other tags follow.
 RECORD_ORDER = (
     "data.asset", "data.sha256", "data.rows", "data.train_sha256", "data.test_sha256",
     "git.commit", "git.message", "git.dirty", "triggered_by", "ci.run_url", "environment",
     "pipeline.run", "training.run", "evaluation.result", "evaluation.metric", "evaluation.score",
     "evaluation.champion", "evaluation.champion_score", "evaluation.tolerance",
     "evaluation.reason", "promoted_anyway", "deploy.endpoint", "deploy.slot", "deploy.traffic",
-    "deploy.time",
+    "deploy.time", "deploy.trigger", "deploy.gate", "deploy.by", "deploy.run_url", "champion.time",
+    "champion.previous", "rollback.from", "rollback.to", "rollback.time",
 )  # fmt: skip
 
 

@@ -4,13 +4,20 @@ defaults) and the scoring host itself, which checks key and deployment header as
 Endpoints and deployments are otherwise plain ARM resources (arm.py stores them). A test decides
 how a deployment answers by setting `cloud.online_scorer(deployment, body) -> Response`; the
 default answers one prediction per row of an `input_data` request, like score.py.
+
+What a deployment's data collector stored is put in the workspace's blob store with
+`collect_inputs(cloud, endpoint, deployment, rows, when)`, in the collector's layout and format.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+import time
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
+from azure_fake import storage
 from azure_fake.arm import workspace_routes
 from azure_fake.http import Request, Response, error
 
@@ -97,3 +104,35 @@ def register(cloud: FakeAzure) -> None:
             return Response(404, {"message": f"no deployment {deployment}"})
         cloud.scored.append((endpoint, deployment, request.body))
         return cloud.online_scorer(deployment, request.body)
+
+
+def collect_inputs(
+    cloud: FakeAzure,
+    endpoint: str,
+    deployment: str,
+    rows: Sequence[dict[str, Any]],
+    when: float,
+    per_request: int = 10,
+) -> str:
+    """Store `rows` as the deployment's collector does for requests scored at `when` (a UNIX
+    time): one JSON-lines file under modelDataCollector/<endpoint>/<deployment>/model_inputs/
+    YYYY/MM/DD/HH/, a line per request whose `data` lists that request's rows. Returns its name."""
+    hour = time.strftime("%Y/%m/%d/%H", time.gmtime(when))
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
+    name = (
+        f"modelDataCollector/{endpoint}/{deployment}/model_inputs/{hour}/{uuid.uuid4().hex}.jsonl"
+    )
+    lines = []
+    for start in range(0, len(rows), per_request):
+        request_id = uuid.uuid4().hex
+        lines.append(json.dumps({
+            "specversion": "1.0", "id": request_id, "time": stamp,
+            "source": f"/subscriptions/x/onlineEndpoints/{endpoint}/deployments/{deployment}",
+            "type": "azureml.inference.model_inputs", "datacontenttype": "application/json",
+            "data": list(rows[start : start + per_request]), "correlationid": request_id,
+            "xrequestid": request_id, "modelversion": "default",
+            "collectdatatype": "pandas.core.frame.DataFrame", "agent": "azureml-ai-monitoring/1.0.0",
+        }))  # fmt: skip
+    data = ("\n".join(lines) + "\n").encode()
+    cloud.blobs.setdefault(cloud.default_storage, {})[name] = storage.Blob(data)
+    return name

@@ -1,15 +1,18 @@
 """`invoke deploy`: put the registered model on an Azure ML managed online endpoint, blue/green.
 
-1. resolve the model version registered in the workspace (--model-version; default the champion,
-   the version the pipeline's gate promoted and tagged champion=true, else the latest) and the
-   content-hashed environment (azureml/environment.yml, shared with training);
+1. choose the version (azure/release.py: only one that passed the pipeline's gate; the one a
+   pipeline job registered with --pipeline-job, a named one with --model-version) and resolve the
+   content-hashed environment (azureml/environment.yml, shared with training); nothing to deploy
+   ends here, said in one line and in the job summary;
 2. create the endpoint (azureml/endpoint.yml) if it is not there;
 3. deploy to the idle slot (azureml/deployment-blue.yml or -green.yml) with no traffic yet;
-4. send it a smoke request straight to that deployment; on failure traffic stays where it was;
+4. send it a smoke request straight to that deployment; on failure traffic and the champion
+   stay where they were;
 5. move traffic (--traffic percent to the new slot, the rest to the other), record the deployment
-   on the model version (tags deploy.endpoint, .slot, .traffic, .time: `invoke lineage` shows
-   them), and with --monitor create or update the drift monitor (azureml/monitor.yml).
+   on the model version (tags deploy.*: `invoke lineage` shows them), make it the champion
+   (azure/champion.py) and with --monitor create or update the drift monitor (azureml/monitor.yml).
 
+--rollback (azure/rollback.py) moves traffic back to the previous champion's slot instead.
 --dry-run resolves and writes the specs under outputs/azureml/deploy/ and contacts nothing.
 """
 
@@ -17,12 +20,13 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from diabetes_model.azure import assets, champion, monitor, rollout
+from diabetes_model.azure import assets, champion, monitor, release, rollout
+from diabetes_model.azure.deploy_report import Report
 from diabetes_model.azure.workspace import azure_errors, connect
 from diabetes_model.console import Say
 from diabetes_model.errors import UserError, first_line
@@ -43,6 +47,22 @@ class Request:
     slot: str = ""
     traffic: int = 100
     monitor: bool = False
+    pipeline_job: str = ""  # deploy the version this pipeline job registered
+    skip_gate: bool = False  # deploy a named version the gate never passed
+    rollback: bool = False  # move traffic back to the previous champion instead
+
+    def check(self) -> None:
+        """Flags that contradict each other are refused before anything is contacted."""
+        if self.slot:
+            rollout.check_slot(self.slot)
+        rollout.new_traffic("blue", self.traffic, ())  # validates the percentage up front
+        if self.model_version and self.pipeline_job:
+            raise UserError("--model-version and --pipeline-job each name a version: give one")
+        if self.skip_gate and not self.model_version:
+            raise UserError("--skip-gate goes with --model-version N: name the version to deploy")
+        others = self.model_version or self.pipeline_job or self.slot or self.skip_gate
+        if self.rollback and (others or self.monitor or self.traffic != 100):
+            raise UserError("--rollback takes no other flag: it restores the previous champion")
 
 
 def smoke_rows(project: Project) -> Any:
@@ -68,26 +88,40 @@ def deploy(
     project: Project,
     request: Request,
     *,
+    environ: Mapping[str, str] | None = None,
     dry_run: bool = False,
     say: Say = print,
     client_factory: Callable[..., Any] = connect,
 ) -> dict[str, int]:
-    """Deploy, smoke-test and shift traffic; returns the endpoint's traffic afterwards."""
+    """Deploy, smoke-test, shift traffic and crown; returns the endpoint's traffic afterwards
+    (empty when nothing was deployed). `environ`: who deploys, and the job summary in CI."""
     from diabetes_model.azure.deploy_plan import write_plan
 
-    if request.slot:
-        rollout.check_slot(request.slot)
-    rollout.new_traffic("blue", request.traffic, ())  # validates the percentage up front
+    request.check()
     emails = monitor.alert_emails(project.azure) if request.monitor else ()
+    if dry_run and request.rollback:
+        raise UserError(
+            "--rollback creates nothing to show: `invoke lineage --remote` names the champion "
+            "and the version it replaced (champion.previous), which a rollback restores"
+        )
     if dry_run:
         return write_plan(project, request, say)
+    report = Report(project, dict(environ or {}), say)
+    if request.rollback:
+        from diabetes_model.azure.rollback import roll_back
+
+        return roll_back(project, report, client_factory)
     if request.monitor:
         monitor.reference_csv(project.data_path)  # before anything is deployed
     rows = smoke_rows(project)
     workspace = project.azure.workspace()
     client = client_factory(workspace)
-    with azure_errors(workspace):
-        return _roll_out(client, project, request, rows, emails, say)
+    try:
+        with azure_errors(workspace):
+            return _roll_out(client, project, request, rows, emails, report)
+    except UserError as error:
+        report.failed(str(error))
+        raise
 
 
 def _roll_out(
@@ -96,10 +130,19 @@ def _roll_out(
     request: Request,
     rows: Any,
     emails: Sequence[str],
-    say: Say,
+    report: Report,
 ) -> dict[str, int]:
-    model_name = project.settings.model_name
-    model = _model_version(client, model_name, request.model_version)
+    say, model_name = report.say, project.settings.model_name
+    previous = champion.champion_version(client, model_name)
+    chosen = release.choose(
+        client, model_name, previous, model_version=request.model_version,
+        pipeline_job=request.pipeline_job, skip_gate=request.skip_gate,
+    )  # fmt: skip
+    if isinstance(chosen, release.Nothing):
+        report.nothing(chosen.reason)
+        return {}
+    model = chosen.version
+    report.chosen(model_name, chosen, previous)
     environment = assets.ensure_environment(client, project.specs.environment, say)
     endpoint = _ensure_endpoint(client, project, endpoint_name(project))
     deployments = {d.name for d in client.online_deployments.list(endpoint_name=endpoint.name)}
@@ -111,18 +154,49 @@ def _roll_out(
     deployment.environment = environment
     _create_deployment(client, deployment)
     predictions = smoke_test(client, endpoint.name, slot, rows).predictions
-    say(f"smoke request to {slot}: {len(predictions)} predictions ({_preview(predictions)})")
+    report.step(
+        f"smoke request to {slot}", f"{len(predictions)} predictions ({_preview(predictions)})"
+    )
     traffic = rollout.new_traffic(slot, request.traffic, deployments | {slot})
     endpoint.traffic = traffic
     client.online_endpoints.begin_create_or_update(endpoint).result()
-    say(f"traffic now: {rollout.describe_traffic(traffic)}")
-    record = champion.deployment_record(endpoint.name, slot, traffic[slot])
-    champion.add_tags(client, model_name, model, record)
-    say(f"recorded on {model_name}:{model}: {endpoint.name}/{slot}, {traffic[slot]}% of traffic")
+    report.step("traffic now", rollout.describe_traffic(traffic))
+    _record(client, model_name, chosen, previous, endpoint.name, slot, traffic[slot], report)
     say(f"scoring URI: {endpoint.scoring_uri}")
     if request.monitor:
         monitor.apply_monitor(client, project, endpoint.name, slot, emails, say)
+    report.link_endpoint(endpoint.name)
+    report.summarize(
+        f"Deploy {model_name}:{model}",
+        f"deployed {model_name}:{model} to {endpoint.name}/{slot}: "
+        f"{rollout.describe_traffic(traffic)}",
+    )
     return traffic
+
+
+def _record(
+    client: Any,
+    name: str,
+    chosen: release.Release,
+    previous: str | None,
+    endpoint: str,
+    slot: str,
+    share: int,
+    report: Report,
+) -> None:
+    """The deployment on the version's record; and, once it takes traffic, the champion mark
+    (champion.previous names the version a rollback returns to)."""
+    model = chosen.version
+    record = champion.deployment_record(endpoint, slot, share) | chosen.record(*report.who())
+    report.say(f"recorded on {name}:{model}: {endpoint}/{slot}, {share}% of traffic")
+    if share == 0:  # a dark launch: deployed and tested, but not what serves
+        champion.add_tags(client, name, model, record)
+        report.step("champion", f"unchanged ({name}:{model} takes no traffic)")
+        return
+    if previous and previous != model:
+        record |= {"champion.previous": previous}
+    champion.crown(client, name, model, record | {"champion.time": record["deploy.time"]}, previous)
+    report.step("champion", f"{name}:{model}" + (f" (was version {previous})" if previous else ""))
 
 
 def _create_deployment(client: Any, deployment: Any) -> None:
@@ -184,24 +258,6 @@ def _payload(answer: Any) -> Any:
             except ValueError:
                 return None
     return payload
-
-
-def _model_version(client: Any, name: str, version: str) -> str:
-    from azure.core.exceptions import ResourceNotFoundError
-
-    try:
-        if version:
-            return str(client.models.get(name, version=version).version)
-        # The version the pipeline's gate promoted; a workspace without one: the latest.
-        return champion.champion_version(client, name) or str(
-            client.models.get(name, label="latest").version
-        )
-    except ResourceNotFoundError:
-        what = f"version {version} of model '{name}'" if version else f"model '{name}'"
-        raise UserError(
-            f"{what} is not registered in the workspace: train remotely "
-            "(`invoke train --remote --stream`) or pick one from `az ml model list`"
-        ) from None
 
 
 def endpoint_name(project: Project) -> str:

@@ -32,8 +32,8 @@ def write_plan(project: Project, request: Request, say: Say) -> dict[str, int]:
         name = str(load_spec(specs.endpoint)["name"])
         say(f"no workspace configured: endpoint shown as {name}; Azure will use {name}-<hash>")
     slot = request.slot or "blue"
-    version = request.model_version or "latest"
-    reference = f"azureml:{model_name}:{version}" if request.model_version else ""
+    version = request.model_version
+    reference = f"azureml:{model_name}:{version}" if version else ""
     endpoint = load_online_endpoint(specs.endpoint, params_override=[{"name": name}])
     deployment = deployment_entity(project, slot, name, reference or f"azureml:{model_name}@latest")
     _, deployment.environment = assets.environment_reference(specs.environment)
@@ -51,7 +51,7 @@ def write_plan(project: Project, request: Request, say: Say) -> dict[str, int]:
         schedule = monitor.monitor_schedule(specs, name, slot, latest, emails, target, task)
         written.append(dump(schedule, out / "monitor.yml", specs.monitor))
     traffic = rollout.new_traffic(slot, request.traffic, set(rollout.SLOTS))
-    say(f"would deploy {model_name}:{version} to {slot} on endpoint {name}")
+    say(f"would deploy {_which(model_name, request)} to {slot} on endpoint {name}")
     alone = rollout.describe_traffic({slot: 100})
     say(
         f"then, after a smoke request, traffic {rollout.describe_traffic(traffic)} "
@@ -72,3 +72,11 @@ def dump(entity: Any, path: Path, schema_from: Path) -> Path:
     text = yaml.safe_dump({"$schema": schema, **plain}, sort_keys=False)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def _which(model_name: str, request: Request) -> str:
+    if request.model_version:
+        return f"{model_name}:{request.model_version}"
+    if request.pipeline_job:
+        return f"the version of {model_name} that pipeline {request.pipeline_job} registered"
+    return f"the newest version of {model_name} that passed the gate"

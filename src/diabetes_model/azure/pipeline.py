@@ -199,25 +199,36 @@ def follow(
         where = f" (failed step: {', '.join(failed)})" if failed else ""
         raise UserError(f"{error}{where}") from None
     outcomes = step_outcomes(client, name)
-    verdict = next((summary for _, _, summary in outcomes if summary), "")
+    gate = next((tags for _, _, tags in outcomes if tags.get("gate.summary")), {})
+    verdict = gate.get("gate.summary", "")
     for step, status, _ in outcomes:
         say(f"{step}: {status}")
     say(verdict or "no verdict: the register step set no gate.summary tag; see its log in Studio")
     steps = [(step, status) for step, status, _ in outcomes]
-    link = f"[Studio]({client.jobs.get(name).studio_url})"
-    append_step_summary(environ, markdown(f"Pipeline {name}", steps, verdict, link))
+    link = f"[pipeline {name} in Studio]({client.jobs.get(name).studio_url})"
+    table = gate_metrics(gate)
+    append_step_summary(environ, markdown(f"Pipeline {name}", steps, verdict, link, table))
     return 0
 
 
-def step_outcomes(client: Any, name: str) -> list[tuple[str, str, str]]:
-    """(step, status, gate summary or "") of each step of the pipeline, from its child runs."""
+def step_outcomes(client: Any, name: str) -> list[tuple[str, str, dict[str, str]]]:
+    """(step, status, tags of its run) of each step of the pipeline, from its child runs; the
+    register step's carry the gate's verdict (gate.summary, gate.metrics)."""
     children = client.jobs.list(parent_job_name=name)
     return [
-        (
-            child.display_name or child.name,
-            str(child.status),
-            (child.tags or {}).get("gate.summary", ""),
-        )
+        (child.display_name or child.name, str(child.status), dict(child.tags or {}))
         for child in children
         if child is not None
     ]
+
+
+def gate_metrics(tags: Mapping[str, str]) -> list[str]:
+    """The metrics table from the register step's gate.metrics tag (none if unreadable)."""
+    import json
+
+    from diabetes_model.run_summary import decision_metrics
+
+    try:
+        return decision_metrics(json.loads(tags["gate.metrics"]))
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return []

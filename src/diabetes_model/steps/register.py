@@ -1,9 +1,12 @@
 """Pipeline step 4, register: act on evaluate's decision. It always runs, and registers the
 candidate only when the decision passed it, or when `--promote-anyway true` overrides a failed one
 (recorded on the version as `promoted_anyway`). A registered version carries the governance tags
-(`governance.version_tags`) and becomes the champion (`champion.py`: an alias locally, a tag in
-Azure ML). A rejected candidate prints "not promoted", the losing metric and margin, and the step
-still succeeds: keeping a worse model out is the pipeline doing its job.
+(`governance.version_tags`, `evaluation.result` among them). In an MLflow registry it becomes the
+champion at once (the alias, `champion.py`): there is no endpoint to deploy it to. In Azure ML the
+champion is the version meant to serve, so the mark moves only when `invoke deploy` has deployed
+it and its smoke request passed (`azure/champion.py`); here it is registered as a version that
+passed the gate. A rejected candidate prints "not promoted", the losing metric and margin, and
+the step still succeeds: keeping a worse model out is the pipeline doing its job.
 
     python -m diabetes_model.steps.register --model DIR --report DIR --split FILE --record DIR
 
@@ -53,18 +56,23 @@ class RegisterConfig:
 
 
 def register(
-    config: RegisterConfig, tracking_uri: str, provenance: Provenance, own_run: str = ""
+    config: RegisterConfig,
+    tracking_uri: str,
+    provenance: Provenance,
+    own_run: str = "",
+    by_tag: bool | None = None,
 ) -> dict[str, Any]:
-    """Register and promote, or not; returns registration.json's content."""
+    """Register and promote, or not; returns registration.json's content. `by_tag`: whether the
+    registry is Azure ML's (default: told by the tracking URI)."""
     import mlflow
     from mlflow import MlflowClient
 
-    from diabetes_model.champion import find_champion, marks_with_tag
+    from diabetes_model.champion import crown, find_champion, marks_with_tag
     from diabetes_model.steps.evaluate import DECISION_FILE, model_run_id
     from diabetes_model.tracking_store import ensure_store
 
     decision = read_json(config.report / DECISION_FILE, "the evaluate step")
-    by_tag = marks_with_tag(tracking_uri)
+    by_tag = marks_with_tag(tracking_uri) if by_tag is None else by_tag
     ensure_store(tracking_uri)
     mlflow.set_tracking_uri(tracking_uri)
     client = MlflowClient(tracking_uri)
@@ -81,18 +89,30 @@ def register(
         "promoted_anyway": promote and not decision["promote"],
         "champion_before": before.version if before else None,
         "version": None,
+        # Locally the promoted version is the champion now; in Azure ML, once deployed.
+        "champion": promote and not by_tag,
         "reason": decision["reason"],
     }
     if promote:
         split = read_json(config.split, "the prep step")
         tags = version_tags(provenance, split, decision, run_id, record["promoted_anyway"])
-        record["version"] = _register_and_crown(client, config.model_name, run_id, tags, by_tag)
+        record["version"] = _register(client, config.model_name, run_id, tags)
+        if record["champion"]:
+            crown(client, config.model_name, record["version"])
     record["summary"] = summary(record)
     write_json(config.record / RECORD_FILE, record)
     if own_run:  # an Azure ML job: its run's tags are what the submitting task can read
-        client.set_tag(own_run, "gate.summary", record["summary"][:5000])
-        client.set_tag(own_run, "gate.promoted", str(promote).lower())
+        _tag_own_run(client, own_run, record, decision)
     return record
+
+
+def _tag_own_run(
+    client: Any, run_id: str, record: Mapping[str, Any], decision: Mapping[str, Any]
+) -> None:
+    """The verdict and the metrics, where `invoke pipeline --remote --stream` reads them."""
+    client.set_tag(run_id, "gate.summary", record["summary"][:5000])
+    client.set_tag(run_id, "gate.promoted", str(record["promoted"]).lower())
+    client.set_tag(run_id, "gate.metrics", metrics_tag(decision))
 
 
 def _check_champion_unchanged(decision: Mapping[str, Any], current: Any) -> None:
@@ -115,13 +135,11 @@ def _attach_report(client: Any, run_id: str, report: Path, decision: Mapping[str
     client.set_tag(run_id, "gate.reason", str(decision["reason"])[:5000])
 
 
-def _register_and_crown(
-    client: Any, name: str, run_id: str, tags: Mapping[str, str], by_tag: bool
-) -> str:
-    """The candidate as a version (once per training run) with its tags, made the champion."""
+def _register(client: Any, name: str, run_id: str, tags: Mapping[str, str]) -> str:
+    """The candidate as a version (once per training run) with its tags."""
     import mlflow
 
-    from diabetes_model.champion import crown, version_of_run
+    from diabetes_model.champion import version_of_run
     from diabetes_model.tracking import MODEL_ARTIFACT_PATH
 
     if not run_id:
@@ -133,8 +151,24 @@ def _register_and_crown(
     else:  # evaluated again after a change of champion: the same training, the same version
         for key, value in tags.items():
             client.set_model_version_tag(name, version, key, value)
-    crown(client, name, version, by_tag)
     return version
+
+
+def metrics_tag(decision: Mapping[str, Any]) -> str:
+    """The test metrics of candidate and champion as compact JSON (a tag holds 5000 characters):
+    the table of the run summary (run_summary.decision_metrics reads it)."""
+    import json
+
+    def rounded(metrics: Mapping[str, float] | None) -> dict[str, float] | None:
+        return None if metrics is None else {k: float(f"{v:.6g}") for k, v in metrics.items()}
+
+    metrics = decision.get("metrics") or {}
+    compact = {
+        "metric": decision["metric"],
+        "champion_version": decision.get("champion_version"),
+        "metrics": {side: rounded(metrics.get(side)) for side in ("candidate", "champion")},
+    }
+    return json.dumps(compact, separators=(",", ":"))[:5000]
 
 
 def summary(record: Mapping[str, Any]) -> str:
@@ -143,7 +177,13 @@ def summary(record: Mapping[str, Any]) -> str:
     if not record["promoted"]:
         stays = f"the champion stays version {before}" if before else "there is no champion"
         return f"not promoted: {record['reason']}; {stays}"
-    crowned = f"{name} version {record['version']} is the champion"
+    if record.get("champion", True):
+        crowned = f"{name} version {record['version']} is the champion"
+    else:
+        crowned = (
+            f"{name} version {record['version']} passed the gate; it becomes the champion when "
+            "a deployment of it passes its smoke request (invoke deploy)"
+        )
     if record["promoted_anyway"]:
         return f"promoted anyway (--promote-anyway): {crowned}, although {record['reason']}"
     return f"promoted: {crowned} ({record['reason']})"

@@ -14,7 +14,8 @@ from typing import Literal
 
 from diabetes_model.errors import UserError
 
-# Read by .github/workflows/train.yml and deploy.yml (tests/test_workflows.py checks they agree).
+# Read by the workflows that log in to Azure: train.yml, deploy.yml, drift.yml (tests/test_workflows.py
+# checks they agree).
 WORKFLOW_SECRETS = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_SUBSCRIPTION_ID")
 WORKFLOW_VARIABLES = ("AZURE_RESOURCE_GROUP", "AZUREML_WORKSPACE_NAME")
 
