@@ -647,12 +647,20 @@ def github_secrets(c: Context, dry_run: bool = False, repo: str = ""):
         print(line)
 
 
-@task(help={"k": "only run tests matching this expression", "x": "stop at the first failure"})
-def test(c: Context, k: str = "", x: bool = False):
-    """workspace · Run the whole test suite (the README's test command)."""
+@task(
+    help={
+        "k": "only run tests matching this expression",
+        "x": "stop at the first failure",
+        "quick": "skip the tests marked slow (the template render and the like)",
+    }
+)
+def test(c: Context, k: str = "", x: bool = False, quick: bool = False):
+    """workspace · Run the whole test suite (the README's test command; CI runs it too)."""
     command = [sys.executable, "-m", "pytest"]
     if k:
         command += ["-k", k]
+    if quick:
+        command += ["-m", "not slow"]
     if x:
         command.append("-x")
     _run_or_exit(c, shlex.join(command))

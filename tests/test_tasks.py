@@ -125,7 +125,13 @@ def test_ui_in_a_codespace_allows_the_forwarded_host(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("flags", "extra"), [({}, []), ({"k": "dataset"}, ["-k", "dataset"]), ({"x": True}, ["-x"])]
+    ("flags", "extra"),
+    [
+        ({}, []),
+        ({"k": "dataset"}, ["-k", "dataset"]),
+        ({"x": True}, ["-x"]),
+        ({"quick": True}, ["-m", "not slow"]),
+    ],
 )
 def test_test_runs_pytest(flags, extra):
     c = context()
