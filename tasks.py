@@ -3,7 +3,7 @@
 Each task's first line starts with its group, as in the README:
   local      data, train, pipeline, sweep, lineage, ui, notebooks: the loop on this machine, no
              Azure needed
-  azure      compute, register, deploy, and `--remote` on data, train, pipeline, sweep, lineage
+  azure      azure-setup, compute, register, deploy, and `--remote` on data, train, pipeline, sweep, lineage
              and drift
   serving    serve, predict, drift: a registered model answering requests, and its inputs watched
   workspace  doctor, login, github-secrets, test, lint: this checkout, its tools and its CI
@@ -445,6 +445,48 @@ def notebooks(c: Context, match: str = "", timeout: int = 600):
 
 
 # --- azure: the workspace's cluster, registry and endpoint ---
+
+
+@task(
+    help={
+        "location": "Azure region of a new resource group and workspace (default: setup.location "
+        "in invoke.yaml; an existing group keeps its own)",
+        "app_name": "display name of the app registration GitHub Actions logs in as "
+        "(default: setup.app_name in invoke.yaml)",
+        "repo": "OWNER/NAME of the GitHub repository the app trusts and whose secrets are set "
+        "(default: git's origin)",
+        "compute_operator": "also give the app AzureML Compute Operator (for a workflow that "
+        "runs invoke compute)",
+        "skip_github": "set up Azure only; leave the GitHub secrets and variables alone",
+        "dry_run": "say what would be created or reused; only read, change nothing",
+        **WORKSPACE.help,
+    }
+)
+@WORKSPACE
+def azure_setup(
+    c: Context,
+    location: str = "",
+    app_name: str = "",
+    repo: str = "",
+    compute_operator: bool = False,
+    skip_github: bool = False,
+    dry_run: bool = False,
+    azure_workspace: dict[str, str] | None = None,
+):
+    """azure · Create or reuse the workspace, cluster, GitHub's app, its roles and the secrets."""
+    from diabetes_model.workstation import azure_setup as setup
+
+    project = _project(c, azure_workspace)
+    options = {"location": location, "app_name": app_name, "repo": repo}
+    target = _checked(
+        setup.target_from,
+        project,
+        c.config.get("setup"),
+        compute_operator=compute_operator,
+        **options,
+    )
+    az = setup.Az(subscription=target.subscription)
+    _checked(setup.setup, target, az, dry_run=dry_run, github=not skip_github)
 
 
 @task(help=WORKSPACE.help)
