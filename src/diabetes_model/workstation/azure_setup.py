@@ -7,7 +7,8 @@ on the workspace; and the GitHub secrets and variables (`invoke github-secrets`)
 first and creates only what is missing, so a second run changes nothing; `dry_run` only reads.
 
 The names, ids and az arguments are worked out by pure functions; `Az` is the edge that runs az.
-Ids (subscription, tenant, app) are never printed: az's messages are redacted before they are shown.
+Ids (subscription, tenant, app) are never printed, and the steps name the resource group and the
+workspace by role, not by value, as `invoke doctor` does; az's messages are redacted of every id.
 """
 
 from __future__ import annotations
@@ -305,20 +306,20 @@ def setup(
     if group.code == 0:
         if not target.location_given:
             location = json.loads(group.stdout).get("location") or location
-        say(f"resource group {target.resource_group}: reused")
+        say("resource group: reused")
     elif group.missing:
         if not dry_run:
             az(
-                f"create the resource group {target.resource_group}",
+                "create the resource group",
                 "group", "create", "--name", target.resource_group, "--location", location,
                 "--tags", "project=diabetes-model", "--output", "none",
                 arm=True,
                 fix="creating a resource group needs Contributor or Owner on the subscription; "
                 "ask for the group to be created and rerun",
             )  # fmt: skip
-        say(f"resource group {target.resource_group} ({location}): {verb}")
+        say(f"resource group ({location}): {verb}")
     else:
-        raise az.error(f"read the resource group {target.resource_group}", group)
+        raise az.error("read the resource group", group)
 
     # Workspace (with its storage, key vault, Application Insights) and cluster: one template.
     found = {"workspace": False, "cluster": False}
@@ -333,22 +334,22 @@ def setup(
                 if name == "workspace":
                     location = json.loads(done.stdout).get("location") or location
             elif not done.missing:
-                raise az.error(f"read the {name} {target.workspace}", done)
+                raise az.error(f"read the {name}", done)
             if not found["workspace"]:
                 break
     if not all(found.values()) and not dry_run:
-        say(f"deploying {TEMPLATE} to {target.resource_group} (a few minutes)...")
+        say(f"deploying {TEMPLATE} to the resource group (a few minutes)...")
         az(
-            f"deploy {TEMPLATE} (workspace {target.workspace}, cluster {target.cluster.name})",
+            f"deploy {TEMPLATE} (the workspace and the cluster {target.cluster.name})",
             "deployment", "group", "create", "--resource-group", target.resource_group,
             "--name", DEPLOYMENT_NAME, "--template-file", str(target.template),
             "--parameters", *deployment_parameters(target, not found["workspace"], location),
             "--output", "none",
             arm=True,
-            fix=f"deploying needs Contributor or Owner on the resource group {target.resource_group}",
+            fix="deploying needs Contributor or Owner on the resource group",
         )  # fmt: skip
     say(
-        f"workspace {target.workspace} with storage, key vault and Application Insights: "
+        "workspace, with storage, key vault and Application Insights: "
         + ("reused" if found["workspace"] else verb)
     )
     say(
@@ -440,7 +441,7 @@ def setup(
     assigned: list[dict[str, Any]] = []
     if principal and found["workspace"]:
         assigned = az(
-            f"list the role assignments on the workspace {target.workspace}",
+            "list the role assignments on the workspace",
             "role", "assignment", "list", "--scope", workspace.arm_id, "--output", "json",
             arm=True,
         ) or []  # fmt: skip
@@ -451,7 +452,7 @@ def setup(
         )
         if not has and not dry_run:
             az(
-                f"assign {role} to {target.app_name} on the workspace {target.workspace}",
+                f"assign {role} to {target.app_name} on the workspace",
                 "role", "assignment", "create", "--assignee-object-id", principal,
                 # The principal type spares az a Graph lookup that fails while a new service
                 # principal is still replicating.
@@ -461,10 +462,7 @@ def setup(
                 fix=f"assigning roles needs {ROLE_ADMINS} on the workspace or its resource group; "
                 "ask someone who has it to rerun `invoke azure-setup`",
             )  # fmt: skip
-        say(
-            f"role {role} for {target.app_name} on {target.workspace}: "
-            + ("reused" if has else verb)
-        )
+        say(f"role {role} for {target.app_name} on the workspace: " + ("reused" if has else verb))
 
     # GitHub: the ids the workflows log in with, through `invoke github-secrets`.
     if not github:
