@@ -367,6 +367,18 @@ def test_missing_permissions_end_in_one_line_naming_what_is_needed(
         assert value not in text
 
 
+def test_a_github_refusal_is_one_line_without_any_value_and_a_rerun_reuses_azure(standins):
+    def refusing(argv, value):
+        return 1, f"HTTP 403: Resource not accessible by integration ({value})"
+
+    with pytest.raises(UserError) as refused:
+        azure_setup.setup(target().check(), Az(), say=lambda line: None, gh_runner=refusing)
+    text = str(refused.value)
+    assert text.startswith("gh could not set the secret AZURE_CLIENT_ID: HTTP 403")
+    assert_no_secret(text)
+    assert [line.rsplit(": ", 1)[-1] for line in run()[:-1]] == ["reused"] * 8
+
+
 def test_not_logged_in_says_to_log_in(standins):
     (standins.state / "az-logged-in").unlink()
     with pytest.raises(UserError) as refused:
