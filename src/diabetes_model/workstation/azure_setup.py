@@ -231,9 +231,27 @@ class Done:
 
 
 Runner = Callable[[Sequence[str]], Done]
+# How Azure (ARM, Microsoft Graph) says that the account lacks a role.
+_DENIED = (
+    "AuthorizationFailed",
+    "Authorization_RequestDenied",
+    "Insufficient privileges",
+    "Forbidden",
+)
+
+
+def _json(what: str, text: str) -> Any:
+    try:
+        return json.loads(text) if text.strip() else None
+    except json.JSONDecodeError:
+        raise UserError(
+            f"could not {what}: az did not answer in JSON ({first_line(text)[:80]}); "
+            "update the Azure CLI (az upgrade), rerun"
+        ) from None
 
 
 def run_az(argv: Sequence[str]) -> Done:
+    """Run one az command, its output captured (az's own messages are redacted before showing)."""
     try:
         done = subprocess.run(
             ["az", *argv], capture_output=True, text=True, timeout=1800, check=False
@@ -259,7 +277,7 @@ class Az:
         done = self.read(*argv, arm=arm)
         if done.code != 0:
             raise self.error(what, done, fix)
-        return json.loads(done.stdout) if done.stdout.strip() else None
+        return _json(what, done.stdout)
 
     def read(self, *argv: str, arm: bool = False) -> Done:
         subscription = ["--subscription", self.subscription] if arm and self.subscription else []
@@ -272,9 +290,7 @@ class Az:
         reason = _GUID.sub("***", redact(reason.removeprefix("ERROR:").strip(), self.secrets))
         if "az login" in text or ("AADSTS" in text and "expired" in text):
             fix = "log in first: `invoke login` (or `az login`), then rerun"
-        elif not (
-            "AuthorizationFailed" in text or "Insufficient privileges" in text or "403" in text
-        ):
+        elif not any(sign in text for sign in _DENIED):
             fix = ""
         return UserError(
             f"could not {what}: {reason or f'az exit code {done.code}'}"
@@ -305,7 +321,7 @@ def setup(
     location = target.location
     if group.code == 0:
         if not target.location_given:
-            location = json.loads(group.stdout).get("location") or location
+            location = _json("read the resource group", group.stdout).get("location") or location
         say("resource group: reused")
     elif group.missing:
         if not dry_run:
@@ -332,7 +348,7 @@ def setup(
             if done.code == 0:
                 found[name] = True
                 if name == "workspace":
-                    location = json.loads(done.stdout).get("location") or location
+                    location = _json("read the workspace", done.stdout).get("location") or location
             elif not done.missing:
                 raise az.error(f"read the {name}", done)
             if not found["workspace"]:
