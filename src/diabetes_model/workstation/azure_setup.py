@@ -231,6 +231,7 @@ class Done:
 
 
 Runner = Callable[[Sequence[str]], Done]
+GhRunner = Callable[[Sequence[str], str], tuple[int, str]]
 # How Azure (ARM, Microsoft Graph) says that the account lacks a role.
 _DENIED = (
     "AuthorizationFailed",
@@ -301,79 +302,120 @@ class Az:
 # --- the steps ---------------------------------------------------------------------------------
 
 
+@dataclass
+class _Run:
+    """One run of the steps: what to set up, az, where lines go, and what is known so far."""
+
+    target: Target
+    az: Az
+    say: Say
+    dry_run: bool
+    workspace: Workspace
+    location: str
+    group_found: bool = False
+    workspace_found: bool = False
+    app_id: str = ""
+    principal: str = ""
+
+    @property
+    def verb(self) -> str:
+        return "would create" if self.dry_run else "created"
+
+
 def setup(
     target: Target,
     az: Az,
     say: Say = print,
     dry_run: bool = False,
     github: bool = True,
-    gh_runner: Callable[[Sequence[str], str], tuple[int, str]] = github_secrets.run_gh,
+    gh_runner: GhRunner = github_secrets.run_gh,
 ) -> None:
     """Create or reuse each piece in order, one line per step: created, reused or would create."""
-    verb = "would create" if dry_run else "created"
     account = az("read the Azure account", "account", "show", "--output", "json", arm=True)
     subscription, tenant = str(account["id"]), str(account["tenantId"])
     az.secrets += [subscription, tenant]
     workspace = Workspace(subscription, target.resource_group, target.workspace)
+    run = _Run(target, az, say, dry_run, workspace, target.location)
+    _resource_group(run)
+    _workspace_and_cluster(run)
+    _app_registration(run)
+    _federated_credentials(run)
+    _roles(run)
+    if github:
+        _github(run, subscription, tenant, gh_runner)
+    else:
+        say("GitHub secrets and variables: skipped (--skip-github)")
 
-    # Resource group.
+
+def _resource_group(run: _Run) -> None:
+    """The resource group: reused, or created in the target's location."""
+    target, az, say = run.target, run.az, run.say
     group = az.read("group", "show", "--name", target.resource_group, "--output", "json", arm=True)
-    location = target.location
     if group.code == 0:
+        run.group_found = True
         if not target.location_given:
-            location = _json("read the resource group", group.stdout).get("location") or location
+            found = _json("read the resource group", group.stdout).get("location")
+            run.location = found or run.location
         say("resource group: reused")
     elif group.missing:
-        if not dry_run:
+        if not run.dry_run:
             az(
                 "create the resource group",
-                "group", "create", "--name", target.resource_group, "--location", location,
+                "group", "create", "--name", target.resource_group, "--location", run.location,
                 "--tags", "project=diabetes-model", "--output", "none",
                 arm=True,
                 fix="creating a resource group needs Contributor or Owner on the subscription; "
                 "ask for the group to be created and rerun",
             )  # fmt: skip
-        say(f"resource group ({location}): {verb}")
+        say(f"resource group ({run.location}): {run.verb}")
     else:
         raise az.error("read the resource group", group)
 
-    # Workspace (with its storage, key vault, Application Insights) and cluster: one template.
+
+def _workspace_and_cluster(run: _Run) -> None:
+    """The workspace and its dependencies, and the cluster: one deployment of the template."""
+    target, az, say = run.target, run.az, run.say
     found = {"workspace": False, "cluster": False}
-    if group.code == 0:
+    if run.group_found:
         for name, resource_id in (
-            ("workspace", workspace.arm_id),
-            ("cluster", f"{workspace.arm_id}/computes/{target.cluster.name}"),
+            ("workspace", run.workspace.arm_id),
+            ("cluster", f"{run.workspace.arm_id}/computes/{target.cluster.name}"),
         ):
             done = az.read("resource", "show", "--ids", resource_id, "--output", "json")
             if done.code == 0:
                 found[name] = True
-                if name == "workspace":
-                    location = _json("read the workspace", done.stdout).get("location") or location
+                if name == "workspace":  # the cluster goes where its workspace is
+                    where = _json("read the workspace", done.stdout).get("location")
+                    run.location = where or run.location
             elif not done.missing:
                 raise az.error(f"read the {name}", done)
             if not found["workspace"]:
                 break
-    if not all(found.values()) and not dry_run:
+    if not all(found.values()) and not run.dry_run:
         say(f"deploying {TEMPLATE} to the resource group (a few minutes)...")
         az(
             f"deploy {TEMPLATE} (the workspace and the cluster {target.cluster.name})",
             "deployment", "group", "create", "--resource-group", target.resource_group,
             "--name", DEPLOYMENT_NAME, "--template-file", str(target.template),
-            "--parameters", *deployment_parameters(target, not found["workspace"], location),
+            "--parameters", *deployment_parameters(target, not found["workspace"], run.location),
             "--output", "none",
             arm=True,
             fix="deploying needs Contributor or Owner on the resource group",
         )  # fmt: skip
     say(
         "workspace, with storage, key vault and Application Insights: "
-        + ("reused" if found["workspace"] else verb)
+        + ("reused" if found["workspace"] else run.verb)
     )
     say(
         f"cluster {target.cluster.name} ({target.cluster.size}, {target.cluster.min_nodes}-"
-        f"{target.cluster.max_nodes} nodes): " + ("reused" if found["cluster"] else verb)
+        f"{target.cluster.max_nodes} nodes): " + ("reused" if found["cluster"] else run.verb)
     )
+    run.workspace_found = found["workspace"]
 
-    # App registration and its service principal.
+
+def _app_registration(run: _Run) -> None:
+    """The app registration GitHub Actions logs in as, and its service principal."""
+    target, az, say = run.target, run.az, run.say
     apps = az(
         f"look up the app registration {target.app_name}",
         "ad", "app", "list", "--display-name", target.app_name, "--output", "json",
@@ -391,7 +433,7 @@ def setup(
     app_id = str(apps[0]["appId"]) if apps else ""
     if app_id:
         say(f"app registration {target.app_name}: reused")
-    elif not dry_run:
+    elif not run.dry_run:
         created = az(
             f"create the app registration {target.app_name}",
             "ad", "app", "create", "--display-name", target.app_name, "--output", "json",
@@ -402,6 +444,7 @@ def setup(
     else:
         say(f"app registration {target.app_name}: would create")
     az.secrets.append(app_id)
+    run.app_id = app_id
 
     principal = ""
     if app_id:
@@ -412,7 +455,7 @@ def setup(
         principal = str(principals[0]["id"]) if principals else ""
     if principal:
         say(f"service principal of {target.app_name}: reused")
-    elif not dry_run:
+    elif not run.dry_run:
         created = az(
             f"create the service principal of {target.app_name}",
             "ad", "sp", "create", "--id", app_id, "--output", "json",
@@ -423,13 +466,17 @@ def setup(
     else:
         say(f"service principal of {target.app_name}: would create")
     az.secrets.append(principal)
+    run.principal = principal
 
-    # Federated credentials: GitHub's token for `main` or `production` is exchanged for the app's.
+
+def _federated_credentials(run: _Run) -> None:
+    """GitHub's token for `main` or `production` is exchanged for the app's through these."""
+    target, az, say = run.target, run.az, run.say
     existing = []
-    if app_id:
+    if run.app_id:
         existing = az(
             f"list the federated credentials of {target.app_name}",
-            "ad", "app", "federated-credential", "list", "--id", app_id, "--output", "json",
+            "ad", "app", "federated-credential", "list", "--id", run.app_id, "--output", "json",
         ) or []  # fmt: skip
     for wanted in federated_credentials(target.repo):
         same = [
@@ -444,52 +491,58 @@ def setup(
                 f"{wanted['name']} for {clash[0].get('subject')!r}, not {wanted['subject']!r}: "
                 "delete it (Entra ID > App registrations > Certificates & secrets), rerun"
             )
-        if not same and not dry_run:
+        if not same and not run.dry_run:
             az(
                 f"add the federated credential {wanted['name']} to {target.app_name}",
-                "ad", "app", "federated-credential", "create", "--id", app_id,
+                "ad", "app", "federated-credential", "create", "--id", run.app_id,
                 "--parameters", json.dumps(wanted), "--output", "none",
                 fix=f"adding a credential needs ownership of the app registration {target.app_name}",
             )  # fmt: skip
-        say(f"federated credential {wanted['subject']}: " + ("reused" if same else verb))
+        say(f"federated credential {wanted['subject']}: " + ("reused" if same else run.verb))
 
-    # Roles on the workspace, for the app's service principal.
+
+def _roles(run: _Run) -> None:
+    """The app's roles on the workspace."""
+    target, az, say = run.target, run.az, run.say
     assigned: list[dict[str, Any]] = []
-    if principal and found["workspace"]:
+    if run.principal and run.workspace_found:
         assigned = az(
             "list the role assignments on the workspace",
-            "role", "assignment", "list", "--scope", workspace.arm_id, "--output", "json",
+            "role", "assignment", "list", "--scope", run.workspace.arm_id, "--output", "json",
             arm=True,
         ) or []  # fmt: skip
     for role in roles(target):
         has = any(
-            a.get("principalId") == principal and a.get("roleDefinitionName") == role
+            a.get("principalId") == run.principal and a.get("roleDefinitionName") == role
             for a in assigned
         )
-        if not has and not dry_run:
+        if not has and not run.dry_run:
             az(
                 f"assign {role} to {target.app_name} on the workspace",
-                "role", "assignment", "create", "--assignee-object-id", principal,
+                "role", "assignment", "create", "--assignee-object-id", run.principal,
                 # The principal type spares az a Graph lookup that fails while a new service
                 # principal is still replicating.
                 "--assignee-principal-type", "ServicePrincipal", "--role", role,
-                "--scope", workspace.arm_id, "--output", "none",
+                "--scope", run.workspace.arm_id, "--output", "none",
                 arm=True,
                 fix=f"assigning roles needs {ROLE_ADMINS} on the workspace or its resource group; "
                 "ask someone who has it to rerun `invoke azure-setup`",
             )  # fmt: skip
-        say(f"role {role} for {target.app_name} on the workspace: " + ("reused" if has else verb))
+        say(
+            f"role {role} for {target.app_name} on the workspace: "
+            + ("reused" if has else run.verb)
+        )
 
-    # GitHub: the ids the workflows log in with, through `invoke github-secrets`.
-    if not github:
-        say("GitHub secrets and variables: skipped (--skip-github)")
-        return
+
+def _github(run: _Run, subscription: str, tenant: str, gh_runner: GhRunner) -> None:
+    """The ids the workflows log in with, through `invoke github-secrets`."""
+    target, say = run.target, run.say
     names = ", ".join((*github_secrets.WORKFLOW_SECRETS, *github_secrets.WORKFLOW_VARIABLES))
-    if dry_run:
+    if run.dry_run:
         say(f"GitHub secrets and variables of {target.repo} ({names}): would set")
         return
     values = {
-        "AZURE_CLIENT_ID": app_id,
+        "AZURE_CLIENT_ID": run.app_id,
         "AZURE_TENANT_ID": tenant,
         "AZURE_SUBSCRIPTION_ID": subscription,
         "AZURE_RESOURCE_GROUP": target.resource_group,
