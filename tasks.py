@@ -698,7 +698,8 @@ def github_secrets(c: Context, dry_run: bool = False, repo: str = ""):
 )
 def test(c: Context, k: str = "", x: bool = False, quick: bool = False):
     """workspace · Run the whole test suite (the README's test command; CI runs it too)."""
-    command = [sys.executable, "-m", "pytest"]
+    # One worker per core; a file's tests stay together so its fixtures are built once.
+    command = [sys.executable, "-m", "pytest", "--numprocesses=auto", "--dist=loadfile"]
     if k:
         command += ["-k", k]
     if quick:

@@ -136,7 +136,8 @@ def test_ui_in_a_codespace_allows_the_forwarded_host(monkeypatch):
 def test_test_runs_pytest(flags, extra):
     c = context()
     tasks.test(c, **flags)
-    assert ran(c) == [sys.executable, "-m", "pytest", *extra]
+    parallel = ["--numprocesses=auto", "--dist=loadfile"]
+    assert ran(c) == [sys.executable, "-m", "pytest", *parallel, *extra]
 
 
 def test_lint_runs_every_pre_commit_hook_and_says_how_to_fix():
