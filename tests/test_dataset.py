@@ -336,7 +336,7 @@ def test_a_new_table_with_its_target_goes_to_data_and_invoke_yaml_points_at_it(t
     assert settings["data_path"] == "data/penguins.csv"
     assert (settings["target"], settings["task"]) == ("species", "auto")
     assert (settings["features"], settings["ignore"]) == ("island, mass", "")
-    assert settings["model_name"] == "diabetes-model"  # the rest is as it was
+    assert settings["model_name"] == "diabetes-regressor"  # the rest is as it was
     after = (root / "invoke.yaml").read_text()
     kept = [line for line in before.splitlines() if line.lstrip().startswith("#")]
     assert all(line in after for line in kept), "comments are kept"

@@ -40,8 +40,8 @@ def spec_command(**hyperparameters: str) -> list[str]:
     values = {"learning-rate": "0.05", "max-iter": "200", "max-depth": "3", **hyperparameters}
     return [
         *TRAIN, "--data", "data/diabetes.csv", "--target", "target", "--task", "auto",
-        "--features", "age,sex,bmi,bp,s1,s2,s3,s4,s5,s6", "--ignore", "none", "--experiment", "diabetes",
-        "--model-name", "diabetes-model", "--test-size", "0.2", "--random-state", "42",
+        "--features", "age,sex,bmi,bp,s1,s2,s3,s4,s5,s6", "--ignore", "none", "--experiment", "diabetes-model",
+        "--model-name", "diabetes-regressor", "--test-size", "0.2", "--random-state", "42",
         "--learning-rate", values["learning-rate"], "--max-iter", values["max-iter"],
         "--max-depth", values["max-depth"],
     ]  # fmt: skip

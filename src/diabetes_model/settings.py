@@ -32,8 +32,8 @@ class Settings:
     features: tuple[str, ...] = ()
     # Columns never to train on (ids, free text, leaks of the target), when features is empty.
     ignore: tuple[str, ...] = ()
-    experiment_name: str = "diabetes"
-    model_name: str = "diabetes-model"
+    experiment_name: str = "diabetes-model"
+    model_name: str = "diabetes-regressor"
     # Empty means the project's own SQLite store under mlruns/; MLFLOW_TRACKING_URI overrides it.
     tracking_uri: str = ""
     test_size: float = 0.2
