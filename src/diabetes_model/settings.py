@@ -23,6 +23,10 @@ T = TypeVar("T")
 class Settings:
     """Where the data and the tracking store live, and what the model is called."""
 
+    # Where `invoke data` takes the table from when no --source is given: a path, or an http(s)
+    # URL pinned by data_sha256; empty: scikit-learn's bundled diabetes data.
+    data_source: str = ""
+    data_sha256: str = ""
     # The training table: CSV, or Parquet (.parquet).
     data_path: str = "data/diabetes.csv"
     target: str = "target"
