@@ -165,7 +165,9 @@ def test_a_classifiers_probabilities_that_do_not_sum_to_one_are_refused(cloud, t
 
 
 def test_an_unregistered_model_is_a_clear_error(cloud, tmp_path):
-    with pytest.raises(UserError, match="version 9 of model 'diabetes-regressor' is not registered"):
+    with pytest.raises(
+        UserError, match="version 9 of model 'diabetes-regressor' is not registered"
+    ):
         run(tmp_path, model_version="9")
     assert cloud.children("onlineEndpoints") == []
 
@@ -176,7 +178,9 @@ def test_monitor_registers_the_reference_data_and_schedules_drift_alerts(
     azure = {"notify_emails": "ops@example.org"}
     run(tmp_path, azure=azure, monitor=True, data=diabetes_csv)
     data = cloud.assets("data")
-    (reference,) = [asset for key, asset in data.items() if key.startswith("diabetes-model-reference:")]
+    (reference,) = [
+        asset for key, asset in data.items() if key.startswith("diabetes-model-reference:")
+    ]
     assert reference["properties"]["dataType"] == "mltable"
     # The deployment's data collector registered where its collected inputs land.
     assert any(key.endswith("-blue-model_inputs:1") for key in data)
@@ -259,7 +263,9 @@ def test_with_nothing_newer_than_the_champion_nothing_is_deployed(cloud, tmp_pat
 
 def test_a_named_version_that_did_not_pass_the_gate_is_refused_in_one_line(cloud, tmp_path):
     register_model(cloud, "3", tags={})
-    with pytest.raises(UserError, match=r"^diabetes-regressor:3 did not pass the gate .*--skip-gate"):
+    with pytest.raises(
+        UserError, match=r"^diabetes-regressor:3 did not pass the gate .*--skip-gate"
+    ):
         run(tmp_path, model_version="3")
     assert cloud.children("onlineEndpoints") == []
 

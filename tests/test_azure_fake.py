@@ -51,7 +51,9 @@ def test_a_command_job_uploads_code_registers_environment_and_data(cloud, projec
     client = ml_client()
     environment = client.environments.create_or_update(command_job(project, "x").environment)
     data = client.data.create_or_update(
-        Data(name="diabetes-model-data", version="1", type="uri_file", path=str(project / "data.csv"))
+        Data(
+            name="diabetes-model-data", version="1", type="uri_file", path=str(project / "data.csv")
+        )
     )
     job = command_job(project, f"azureml:{data.name}:1")
     job.environment = f"{environment.name}:{environment.version}"
@@ -70,7 +72,9 @@ def test_a_command_job_uploads_code_registers_environment_and_data(cloud, projec
     [data_blob] = blob_names(cloud, r"/data\.csv$")
     assert cloud.blob(code_blob) == (project / "src" / "train.py").read_bytes()
     assert cloud.blob(data_blob) == (project / "data.csv").read_bytes()
-    assert cloud.assets("data")["diabetes-model-data:1"]["properties"]["dataUri"].endswith("/data.csv")
+    assert cloud.assets("data")["diabetes-model-data:1"]["properties"]["dataUri"].endswith(
+        "/data.csv"
+    )
     assert created.studio_url.startswith("https://ml.azure.com/runs/")
 
 

@@ -73,7 +73,9 @@ def test_the_service_receives_the_spec_command_environment_data_compute_and_prov
     )
     assert job["environmentId"].endswith(f"/environments/diabetes-model-env/versions/{env_version}")
     data_version = assets.file_hash(data_file)
-    assert job["inputs"]["data"]["uri"].endswith(f"/data/diabetes-model-data/versions/{data_version}")
+    assert job["inputs"]["data"]["uri"].endswith(
+        f"/data/diabetes-model-data/versions/{data_version}"
+    )
     assert job["inputs"]["learning_rate"]["value"] == str(spec["inputs"]["learning_rate"])
     assert job["computeId"].endswith("/computes/cpu-cluster")
     assert job["experimentName"] == "diabetes-model"

@@ -68,7 +68,9 @@ def test_the_pipeline_job_arrives_with_its_steps_and_their_commands(cloud, proje
     assert not steps["evaluate"]["component"]["is_deterministic"]
     assert steps["train"]["inputs"]["train"]["value"] == "${{parent.jobs.prep.outputs.train}}"
     data_version = assets.file_hash(project.data_path)
-    assert job["inputs"]["data"]["uri"].endswith(f"/data/diabetes-model-data/versions/{data_version}")
+    assert job["inputs"]["data"]["uri"].endswith(
+        f"/data/diabetes-model-data/versions/{data_version}"
+    )
     assert job["inputs"]["tolerance"]["value"] == "0.01"
     assert "Studio: https://ml.azure.com/runs/" in said.text()
     assert "code snapshot: src/" in said.text()

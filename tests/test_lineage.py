@@ -100,10 +100,14 @@ def test_remote_lineage_reads_the_workspace_registry_and_its_champion_tag(cloud,
 
     record = remote_record(project, "")
     assert (record.version, record.champion) == ("2", True)  # the highest tagged version
-    assert record.describe()[0] == "diabetes-regressor:2 (champion) in the Azure ML workspace registry"
+    assert (
+        record.describe()[0] == "diabetes-regressor:2 (champion) in the Azure ML workspace registry"
+    )
     assert "  deploy.slot  blue" in record.describe()
     assert not remote_record(project, "diabetes-regressor:3").champion
-    with pytest.raises(UserError, match="version 9 of model 'diabetes-regressor' is not registered"):
+    with pytest.raises(
+        UserError, match="version 9 of model 'diabetes-regressor' is not registered"
+    ):
         remote_record(project, "diabetes-regressor:9")
 
 

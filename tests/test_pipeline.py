@@ -141,7 +141,9 @@ def test_promote_anyway_overrides_the_gate_and_says_so_on_the_version(project, r
 
     done = run(project, overrides=WORSE, promote_anyway=True)
 
-    assert done.summary.startswith("promoted anyway (--promote-anyway): diabetes-regressor version 2")
+    assert done.summary.startswith(
+        "promoted anyway (--promote-anyway): diabetes-regressor version 2"
+    )
     assert champion(registry) == "2"
     tags = registry.get_model_version("diabetes-regressor", "2").tags
     assert tags["promoted_anyway"] == "true"
