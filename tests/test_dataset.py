@@ -367,7 +367,9 @@ def test_without_a_source_it_takes_the_table_project_data_source_names(tmp_path)
 
     _, project = project_copy(tmp_path)
     source = tmp_path / "churn.csv"
-    pd.DataFrame({"tenure": [i % 7 for i in range(40)], "churned": ["yes", "no"] * 20}).to_csv(source, index=False)
+    pd.DataFrame({"tenure": [i % 7 for i in range(40)], "churned": ["yes", "no"] * 20}).to_csv(
+        source, index=False
+    )
     settings = dataclasses.replace(
         project.settings,
         data_source=str(source),
@@ -383,9 +385,11 @@ def test_without_a_source_it_takes_the_table_project_data_source_names(tmp_path)
 
 
 def test_an_empty_data_source_setting_writes_the_bundled_data(tmp_path):
+    import dataclasses
+
     from diabetes_model.dataset import put_dataset
 
     _, project = project_copy(tmp_path)
-    assert project.settings.data_source == ""
-    info = put_dataset(project)
+    settings = dataclasses.replace(project.settings, data_source="", target="target")
+    info = put_dataset(dataclasses.replace(project, settings=settings))
     assert info.rows == 442 and info.schema.target == "target"
