@@ -513,6 +513,7 @@ def register(c: Context, job: str = "", azure_workspace: dict[str, str] | None =
     _checked(register_job_model, _project(c, azure_workspace), job)
 
 
+# copier: deploy-begin (the online endpoint: `invoke deploy`)
 @task(
     help={
         "model_version": "deploy this registered version, if it passed the pipeline's gate "
@@ -552,6 +553,9 @@ def deploy(
     )
     project = _project(c, azure_workspace)
     _checked(rollout.deploy, project, request, environ=os.environ, dry_run=dry_run)
+
+
+# copier: deploy-end
 
 
 # --- serving: a registered model answering requests, and its inputs watched ---
@@ -605,9 +609,11 @@ def predict(c: Context, url: str = "http://127.0.0.1:5001/score", file: str = ""
         "min_rows": "refuse to judge fewer scored rows than this",
         "log": "input log to read (default: the one `invoke serve` writes)",
         "output": "folder for drift.md, drift.json and drift.png",
+        # copier: deploy-begin
         "remote": "read the inputs the online endpoint's data collector stored for the live "
         "deployment, against the champion's training data in the workspace",
         "days": "with --remote: how many days of collected inputs to read",
+        # copier: deploy-end
         "retrain": "when a feature drifts, start the Train workflow through GitHub's API "
         "(GITHUB_TOKEN and GITHUB_REPOSITORY, as GitHub Actions sets them)",
         **WORKSPACE.help,
@@ -622,8 +628,10 @@ def drift(
     min_rows: int = 30,
     log: str = "",
     output: str = "outputs/drift",
+    # copier: deploy-begin
     remote: bool = False,
     days: int = 7,
+    # copier: deploy-end
     retrain: bool = False,
     azure_workspace: dict[str, str] | None = None,
 ):
@@ -633,11 +641,14 @@ def drift(
     project = _project(c, azure_workspace)
     options = {"report_dir": ROOT / output, "min_rows": min_rows, "last": last or None}
     options |= {"psi_threshold": psi_threshold, "alpha": alpha}
+    run = None
+    # copier: deploy-begin
     if remote:
         from diabetes_model.azure.collected import remote_drift
 
         run = _checked(remote_drift, project, options, days, os.environ)
-    else:
+    # copier: deploy-end
+    if run is None:
         from diabetes_model.serving.serve import INPUT_LOG
 
         input_log = ROOT / (log or INPUT_LOG)

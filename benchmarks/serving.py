@@ -117,13 +117,13 @@ def train_model(work: Path) -> Path:
     write_bundled_dataset(data, "target")
     store = f"sqlite:///{(work / 'mlflow.db').as_posix()}"
     command = [sys.executable, "-m", "diabetes_model.train", "--data", str(data)]
-    command += ["--experiment", "benchmark", "--model-name", "diabetes-model"]
+    command += ["--experiment", "benchmark", "--model-name", "diabetes-regressor"]
     done = subprocess.run(
         command, env={**os.environ, "MLFLOW_TRACKING_URI": store}, capture_output=True, text=True
     )
     if done.returncode != 0:
         sys.exit(f"training failed:\n{done.stderr[-3000:]}")
-    return download_model(store, latest_version(store, "diabetes-model"), work / "models")
+    return download_model(store, latest_version(store, "diabetes-regressor"), work / "models")
 
 
 def request_bodies(work: Path, count: int = 50) -> list[bytes]:

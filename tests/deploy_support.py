@@ -10,7 +10,7 @@ from projects import make_project
 
 from diabetes_model.azure import deploy
 
-MODEL = "diabetes-model"
+MODEL = "diabetes-regressor"
 
 
 # What the pipeline's register step records on a version that passed the gate (abridged).

@@ -19,7 +19,7 @@ import requests
 from example_tables import bundled, penguins
 
 FEATURES = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
-MODEL_NAME = "diabetes-model"
+MODEL_NAME = "diabetes-regressor"
 
 
 def feature_frame(rows: int, seed: int = 0, shift: float = 0.0) -> pd.DataFrame:

@@ -46,7 +46,7 @@ def test_a_mark_that_cannot_be_removed_is_one_line_with_the_fix(cloud, client):
     with pytest.raises(
         UserError,
         match=r"^version 2 is the champion, but version 3 keeps its champion tag .*"
-        r"az ml model update --name diabetes-model --version 3 --remove tags.champion$",
+        r"az ml model update --name diabetes-regressor --version 3 --remove tags.champion$",
     ):
         champion.crown(client, MODEL, "2", {}, "3")
 

@@ -69,7 +69,7 @@ def test_inputs_like_the_training_data_show_no_drift(cloud, tmp_path, diabetes_c
     assert done.result.drifted == [] and done.current_rows == 200
     assert said[0] == (
         f"200 rows collected on {endpoint_of(cloud)['name']}/blue; reference: the training data "
-        "of diabetes-model:2"
+        "of diabetes-regressor:2"
     )
 
 
@@ -84,7 +84,7 @@ def test_heavier_patients_drift_on_bmi_and_the_summary_shows_the_table_and_the_e
     assert done.result.drifted == ["bmi"]
     name = endpoint_of(cloud)["name"]
     report = (tmp_path / "drift" / "drift.md").read_text()
-    assert "diabetes-model:2's training data" in report
+    assert "diabetes-regressor:2's training data" in report
     assert f"modelDataCollector/{name}/blue/model_inputs (1 files, last 7 days)" in report
     text = summary.read_text()
     assert text.startswith("### Input drift\n") and "**Drift** in bmi" in text
@@ -139,8 +139,8 @@ def test_a_missing_endpoint_is_one_line(cloud, tmp_path):
 
 def test_a_champion_without_a_training_data_asset_is_one_line(cloud, tmp_path, diabetes_csv):
     served(cloud, recent(diabetes_csv))
-    cloud.get("models/diabetes-model/versions/2")["properties"]["tags"].pop("data.asset")
-    with pytest.raises(UserError, match=r"diabetes-model:2 records no training data asset"):
+    cloud.get("models/diabetes-regressor/versions/2")["properties"]["tags"].pop("data.asset")
+    with pytest.raises(UserError, match=r"diabetes-regressor:2 records no training data asset"):
         drift(tmp_path)
 
 

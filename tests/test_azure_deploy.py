@@ -165,7 +165,9 @@ def test_a_classifiers_probabilities_that_do_not_sum_to_one_are_refused(cloud, t
 
 
 def test_an_unregistered_model_is_a_clear_error(cloud, tmp_path):
-    with pytest.raises(UserError, match="version 9 of model 'diabetes-model' is not registered"):
+    with pytest.raises(
+        UserError, match="version 9 of model 'diabetes-regressor' is not registered"
+    ):
         run(tmp_path, model_version="9")
     assert cloud.children("onlineEndpoints") == []
 
@@ -176,7 +178,9 @@ def test_monitor_registers_the_reference_data_and_schedules_drift_alerts(
     azure = {"notify_emails": "ops@example.org"}
     run(tmp_path, azure=azure, monitor=True, data=diabetes_csv)
     data = cloud.assets("data")
-    (reference,) = [asset for key, asset in data.items() if key.startswith("diabetes-reference:")]
+    (reference,) = [
+        asset for key, asset in data.items() if key.startswith("diabetes-model-reference:")
+    ]
     assert reference["properties"]["dataType"] == "mltable"
     # The deployment's data collector registered where its collected inputs land.
     assert any(key.endswith("-blue-model_inputs:1") for key in data)
@@ -191,7 +195,7 @@ def test_monitor_registers_the_reference_data_and_schedules_drift_alerts(
     )
     signal = definition["signals"]["input_drift"]
     assert signal["productionData"]["uri"].endswith("-blue-model_inputs/versions/1")
-    assert "/data/diabetes-reference/versions/" in signal["referenceData"]["uri"]
+    assert "/data/diabetes-model-reference/versions/" in signal["referenceData"]["uri"]
     alerts = definition["alertNotificationSetting"]["emailNotificationSetting"]
     assert alerts["emails"] == ["ops@example.org"]
 
@@ -228,7 +232,7 @@ def test_a_deployment_that_took_traffic_makes_its_version_the_champion(cloud, tm
     third = tags_of(cloud, "3")
     assert third["champion.previous"] == "2"  # where a rollback returns to
     assert third["champion.time"] == third["deploy.time"]
-    assert "champion: diabetes-model:3 (was version 2)" in said
+    assert "champion: diabetes-regressor:3 (was version 2)" in said
 
 
 def test_the_default_is_the_newest_version_that_passed_the_gate_never_an_unjudged_one(
@@ -250,7 +254,7 @@ def test_with_nothing_newer_than_the_champion_nothing_is_deployed(cloud, tmp_pat
     assert run(tmp_path, said, environ={"GITHUB_STEP_SUMMARY": str(summary)}) == {}
 
     assert said == [
-        "nothing deployed: no version newer than the champion (diabetes-model:2) passed the "
+        "nothing deployed: no version newer than the champion (diabetes-regressor:2) passed the "
         "gate; `invoke deploy --model-version 2` deploys the champion again"
     ]
     assert not [r for r in cloud.requests[requests:] if r.method == "PUT"]
@@ -259,7 +263,9 @@ def test_with_nothing_newer_than_the_champion_nothing_is_deployed(cloud, tmp_pat
 
 def test_a_named_version_that_did_not_pass_the_gate_is_refused_in_one_line(cloud, tmp_path):
     register_model(cloud, "3", tags={})
-    with pytest.raises(UserError, match=r"^diabetes-model:3 did not pass the gate .*--skip-gate"):
+    with pytest.raises(
+        UserError, match=r"^diabetes-regressor:3 did not pass the gate .*--skip-gate"
+    ):
         run(tmp_path, model_version="3")
     assert cloud.children("onlineEndpoints") == []
 
@@ -284,7 +290,7 @@ def test_a_failed_smoke_request_moves_neither_traffic_nor_the_champion(cloud, tm
     assert champions(cloud) == ["2"]
     assert not any(key.startswith(("deploy.", "champion")) for key in tags_of(cloud, "3"))
     text = summary.read_text()
-    assert text.startswith("### Deploy failed\n") and "| model | diabetes-model:3, " in text
+    assert text.startswith("### Deploy failed\n") and "| model | diabetes-regressor:3, " in text
     assert "**not deployed: deployment green failed its smoke request (502)" in text
 
 

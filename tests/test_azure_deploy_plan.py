@@ -68,7 +68,7 @@ def test_deployments_use_the_training_environment_and_the_registered_model():
     environment = yaml.safe_load((AZUREML / "environment.yml").read_text())
     endpoint = yaml.safe_load((AZUREML / "endpoint.yml").read_text())
     assert spec["environment"] == f"azureml:{environment['name']}@latest"
-    assert spec["model"] == "azureml:diabetes-model@latest"
+    assert spec["model"] == "azureml:diabetes-regressor@latest"
     assert spec["endpoint_name"] == endpoint["name"]
 
 
@@ -119,7 +119,7 @@ def test_dry_run_writes_resolved_specs_and_contacts_nothing(tmp_path):
     out = tmp_path / "outputs" / "deploy"
     assert traffic == {"green": 10, "blue": 90}
     resolved = load_online_deployment(out / "green.yml")
-    assert resolved.model.removeprefix("azureml:") == "diabetes-model:4"
+    assert resolved.model.removeprefix("azureml:") == "diabetes-regressor:4"
     environment = resolved.environment.removeprefix("azureml:")
     assert environment.startswith("diabetes-model-env:")  # pinned by content hash, not @latest
     script = Path(resolved.code_configuration.code) / resolved.code_configuration.scoring_script

@@ -40,7 +40,7 @@ def command_job(project: Path, data: str):
         environment=environment,
         inputs={"data": Input(type="uri_file", path=data)},
         compute="cpu-cluster",
-        experiment_name="diabetes",
+        experiment_name="diabetes-model",
         tags={"commit": "abc123"},
     )
 
@@ -51,7 +51,9 @@ def test_a_command_job_uploads_code_registers_environment_and_data(cloud, projec
     client = ml_client()
     environment = client.environments.create_or_update(command_job(project, "x").environment)
     data = client.data.create_or_update(
-        Data(name="diabetes", version="1", type="uri_file", path=str(project / "data.csv"))
+        Data(
+            name="diabetes-model-data", version="1", type="uri_file", path=str(project / "data.csv")
+        )
     )
     job = command_job(project, f"azureml:{data.name}:1")
     job.environment = f"{environment.name}:{environment.version}"
@@ -62,15 +64,17 @@ def test_a_command_job_uploads_code_registers_environment_and_data(cloud, projec
     assert sent["environmentId"].endswith("/environments/fake-env/versions/1")
     assert "python=3.11" in cloud.assets("environments")["fake-env:1"]["properties"]["condaFile"]
     assert sent["computeId"].endswith("/computes/cpu-cluster")
-    assert sent["inputs"]["data"]["uri"].endswith("/data/diabetes/versions/1")
-    assert sent["experimentName"] == "diabetes"
+    assert sent["inputs"]["data"]["uri"].endswith("/data/diabetes-model-data/versions/1")
+    assert sent["experimentName"] == "diabetes-model"
     assert sent["tags"]["commit"] == "abc123"
     # The code snapshot and the data file reached blob storage, byte for byte.
     [code_blob] = blob_names(cloud, r"/train\.py$")
     [data_blob] = blob_names(cloud, r"/data\.csv$")
     assert cloud.blob(code_blob) == (project / "src" / "train.py").read_bytes()
     assert cloud.blob(data_blob) == (project / "data.csv").read_bytes()
-    assert cloud.assets("data")["diabetes:1"]["properties"]["dataUri"].endswith("/data.csv")
+    assert cloud.assets("data")["diabetes-model-data:1"]["properties"]["dataUri"].endswith(
+        "/data.csv"
+    )
     assert created.studio_url.startswith("https://ml.azure.com/runs/")
 
 

@@ -73,10 +73,12 @@ def test_the_service_receives_the_spec_command_environment_data_compute_and_prov
     )
     assert job["environmentId"].endswith(f"/environments/diabetes-model-env/versions/{env_version}")
     data_version = assets.file_hash(data_file)
-    assert job["inputs"]["data"]["uri"].endswith(f"/data/diabetes/versions/{data_version}")
+    assert job["inputs"]["data"]["uri"].endswith(
+        f"/data/diabetes-model-data/versions/{data_version}"
+    )
     assert job["inputs"]["learning_rate"]["value"] == str(spec["inputs"]["learning_rate"])
     assert job["computeId"].endswith("/computes/cpu-cluster")
-    assert job["experimentName"] == "diabetes"
+    assert job["experimentName"] == "diabetes-model"
     git = git_info(ROOT)
     assert job["displayName"] == f"train diabetes-model {git.short}"
     assert job["tags"] == {"commit": git.commit, "branch": git.branch, "author": git.author}
@@ -146,7 +148,7 @@ def test_a_dry_run_contacts_nothing_and_writes_a_job_that_load_job_accepts(
     written = tmp_path / "out" / "train-job.yml"
     assert written.read_text().startswith("$schema: https://azuremlschemas.azureedge.net/")
     job = load_job(source=written)
-    assert job.inputs["data"]._data["path"] == f"diabetes:{assets.file_hash(data_file)}"
+    assert job.inputs["data"]._data["path"] == f"diabetes-model-data:{assets.file_hash(data_file)}"
     assert job.environment.startswith("diabetes-model-env:")
     assert job.tags["commit"] == git_info(ROOT).commit
     assert "train-job.yml (nothing was submitted)" in said.text()
@@ -297,6 +299,6 @@ def test_a_parquet_table_is_uploaded_as_parquet_and_the_job_reads_that_file(
     uploaded = [n for n in cloud.blobs[cloud.default_storage] if n.endswith(".parquet")]
     assert [Path(n).name for n in uploaded] == ["diabetes.parquet"]
     [(name, asset)] = cloud.assets("data").items()
-    assert name == f"diabetes:{assets.file_hash(table)}"
+    assert name == f"diabetes-model-data:{assets.file_hash(table)}"
     assert asset["properties"]["dataUri"].endswith("/diabetes.parquet")
     assert only_job(cloud)["inputs"]["data"]["jobInputType"] == "uri_file"

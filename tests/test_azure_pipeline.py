@@ -68,7 +68,9 @@ def test_the_pipeline_job_arrives_with_its_steps_and_their_commands(cloud, proje
     assert not steps["evaluate"]["component"]["is_deterministic"]
     assert steps["train"]["inputs"]["train"]["value"] == "${{parent.jobs.prep.outputs.train}}"
     data_version = assets.file_hash(project.data_path)
-    assert job["inputs"]["data"]["uri"].endswith(f"/data/diabetes/versions/{data_version}")
+    assert job["inputs"]["data"]["uri"].endswith(
+        f"/data/diabetes-model-data/versions/{data_version}"
+    )
     assert job["inputs"]["tolerance"]["value"] == "0.01"
     assert "Studio: https://ml.azure.com/runs/" in said.text()
     assert "code snapshot: src/" in said.text()
@@ -86,7 +88,7 @@ def test_provenance_reaches_the_steps_as_environment_variables(cloud, project):
     assert variables["DIABETES_MODEL_CI_RUN_URL"] == "https://github.com/o/r/actions/runs/7"
     assert variables["DIABETES_MODEL_PIPELINE_RUN"] == "pipe-1"
     assert variables["DIABETES_MODEL_ENVIRONMENT"].startswith("diabetes-model-env:")
-    assert variables["DIABETES_MODEL_DATA_ASSET"].startswith("azureml:diabetes:")
+    assert variables["DIABETES_MODEL_DATA_ASSET"].startswith("azureml:diabetes-model-data:")
     assert cloud.job("pipe-1")["properties"]["tags"]["commit"] == git.commit
 
 

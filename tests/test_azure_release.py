@@ -67,7 +67,7 @@ def test_a_pipeline_version_that_is_the_champion_already_is_not_deployed_twice(c
     said: list[str] = []
     assert run(tmp_path, said, pipeline_job="pipe-2") == {}
     assert said == [
-        "nothing deployed: diabetes-model:2, from pipeline pipe-2, is the champion already"
+        "nothing deployed: diabetes-regressor:2, from pipeline pipe-2, is the champion already"
     ]
 
 

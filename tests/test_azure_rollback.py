@@ -52,7 +52,7 @@ def test_rollback_restores_the_previous_champions_slot_and_mark_and_records_both
     assert (restored["deploy.by"], restored["deploy.slot"]) == ("octocat", "blue")
     assert (retired["rollback.to"], retired["deploy.traffic"]) == ("2", "0")
     assert retired["rollback.time"] == restored["rollback.time"]
-    assert "champion: diabetes-model:2 again (version 3 rolled back)" in said
+    assert "champion: diabetes-regressor:2 again (version 3 rolled back)" in said
 
 
 def test_a_rolled_back_version_is_not_deployed_again_by_default(cloud, tmp_path):
@@ -76,7 +76,7 @@ def test_the_summary_says_what_was_rolled_back(cloud, tmp_path):
     ("versions", "message"),
     [
         ((), r"no online endpoint diabetes-model-\w+ in the workspace: deploy a model first"),
-        (("2",), r"nothing to roll back to: diabetes-model:2 is the first champion"),
+        (("2",), r"nothing to roll back to: diabetes-regressor:2 is the first champion"),
     ],
     ids=["no endpoint", "first champion"],
 )
@@ -91,7 +91,7 @@ def test_nothing_to_roll_back_to_is_one_line(cloud, tmp_path, versions, message)
 def test_without_a_champion_there_is_nothing_to_roll_back_to(cloud, tmp_path):
     deploy_in_turn(tmp_path, "2")
     cloud.get(f"models/{MODEL}/versions/2")["properties"]["tags"].pop("champion")
-    with pytest.raises(UserError, match=r"no version of diabetes-model is the champion"):
+    with pytest.raises(UserError, match=r"no version of diabetes-regressor is the champion"):
         run(tmp_path, rollback=True)
 
 
@@ -101,7 +101,7 @@ def test_a_second_rollback_refuses_when_the_slot_runs_something_else(cloud, tmp_
     assert champions(cloud) == ["2"]
     with pytest.raises(
         UserError,
-        match=r"nothing to roll back to: diabetes-model:1, the champion before version 2, runs "
+        match=r"nothing to roll back to: diabetes-regressor:1, the champion before version 2, runs "
         r"on no slot of .* \(blue runs version 3, green runs version 2\)",
     ):
         run(tmp_path, rollback=True)
@@ -115,6 +115,6 @@ def test_a_failed_deployment_that_took_the_previous_slot_leaves_nothing_to_roll_
     cloud.online_scorer = lambda deployment, body: Response(502, {"message": "boom"})
     with pytest.raises(UserError, match="failed its smoke request"):
         run(tmp_path, model_version="3")  # blue now runs 3, without traffic
-    with pytest.raises(UserError, match=r"diabetes-model:1, .* runs on no slot"):
+    with pytest.raises(UserError, match=r"diabetes-regressor:1, .* runs on no slot"):
         run(tmp_path, rollback=True)
     assert champions(cloud) == ["2"] and traffic(cloud) == {"green": 100}

@@ -70,8 +70,8 @@ def test_local_train_runs_the_job_spec_command_with_local_values(
         "--task": "auto",
         "--features": "age,sex,bmi,bp,s1,s2,s3,s4,s5,s6",
         "--ignore": "none",
-        "--experiment": "diabetes",
-        "--model-name": "diabetes-model",
+        "--experiment": "diabetes-model",
+        "--model-name": "diabetes-regressor",
         "--test-size": "0.2",
         "--random-state": "42",
         "--learning-rate": "0.05",
@@ -143,7 +143,7 @@ def test_remote_sweep_submits_search_space_objective_and_limits(tasks, context, 
     assert "--learning-rate ${{search_space.learning_rate}}" in job["trial"]["command"]
     assert job["trial"]["environmentId"].split("/")[-3] == "diabetes-model-env"
     assert "/codes/" in job["trial"]["codeId"]
-    assert job["inputs"]["data"]["uri"].split("/")[-3] == "diabetes"
+    assert job["inputs"]["data"]["uri"].split("/")[-3] == "diabetes-model-data"
 
 
 def test_a_failed_remote_job_ends_the_task_with_a_non_zero_exit(tasks, context, cloud):
@@ -160,7 +160,7 @@ def test_data_upload_registers_the_data_asset_once(tasks, context, cloud, data_f
     tasks.data(context, output=str(data_file), upload=True)
     tasks.data(context, output=str(data_file), upload=True)
 
-    assert list(cloud.assets("data")) == [f"diabetes:{assets.file_hash(data_file)}"]
+    assert list(cloud.assets("data")) == [f"diabetes-model-data:{assets.file_hash(data_file)}"]
     assert "(reused)" in capsys.readouterr().out
 
 
@@ -178,13 +178,13 @@ def test_register_adds_the_jobs_model_with_lineage_tags(tasks, context, cloud, d
     tasks.register(context, job="train-1")
 
     [(name, model)] = cloud.assets("models").items()
-    assert name == "diabetes-model:1"
+    assert name == "diabetes-regressor:1"
     assert model["properties"]["modelType"] == "mlflow_model"
     assert model["properties"]["modelUri"] == "runs:/train-1/model"
     tags = model["properties"]["tags"]
     assert tags["job"] == "train-1"
     assert tags["commit"] == cloud.job("train-1")["properties"]["tags"]["commit"]
-    assert tags["data"] == f"azureml:diabetes:{assets.file_hash(data_file)}"
+    assert tags["data"] == f"azureml:diabetes-model-data:{assets.file_hash(data_file)}"
     assert tags["environment"].startswith("azureml:diabetes-model-env:")
 
 
@@ -207,7 +207,7 @@ def test_a_local_sweep_logs_trials_as_child_runs_and_reports_the_best(tasks, con
     tasks.sweep(context, trials=2)
 
     client = MlflowClient()
-    [experiment] = [e for e in client.search_experiments() if e.name == "diabetes"]
+    [experiment] = [e for e in client.search_experiments() if e.name == "diabetes-model"]
     runs = client.search_runs([experiment.experiment_id])
     [parent] = [r for r in runs if "sweep.best_run_id" in r.data.tags]
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]

@@ -336,7 +336,7 @@ def test_a_new_table_with_its_target_goes_to_data_and_invoke_yaml_points_at_it(t
     assert settings["data_path"] == "data/penguins.csv"
     assert (settings["target"], settings["task"]) == ("species", "auto")
     assert (settings["features"], settings["ignore"]) == ("island, mass", "")
-    assert settings["model_name"] == "diabetes-model"  # the rest is as it was
+    assert settings["model_name"] == "diabetes-regressor"  # the rest is as it was
     after = (root / "invoke.yaml").read_text()
     kept = [line for line in before.splitlines() if line.lstrip().startswith("#")]
     assert all(line in after for line in kept), "comments are kept"
@@ -356,3 +356,40 @@ def test_a_table_of_another_format_needs_target_to_come_in_as_a_new_table(tmp_pa
         match=r"new\.parquet and project\.data_path .* are not the same format; add --target",
     ):
         put_dataset(project, str(source))
+
+
+def test_without_a_source_it_takes_the_table_project_data_source_names(tmp_path):
+    import dataclasses
+
+    import pandas as pd
+
+    from diabetes_model.dataset import put_dataset
+
+    _, project = project_copy(tmp_path)
+    source = tmp_path / "churn.csv"
+    pd.DataFrame({"tenure": [i % 7 for i in range(40)], "churned": ["yes", "no"] * 20}).to_csv(
+        source, index=False
+    )
+    settings = dataclasses.replace(
+        project.settings,
+        data_source=str(source),
+        data_path=str(tmp_path / "project" / "data" / "churn.csv"),
+        target="churned",
+        features=(),
+    )
+    info = put_dataset(dataclasses.replace(project, settings=settings))
+
+    assert info.path == tmp_path / "project" / "data" / "churn.csv"
+    assert info.schema.target == "churned" and info.schema.names == ["tenure"]
+    assert info.path.read_bytes() == source.read_bytes()  # not the bundled diabetes data
+
+
+def test_an_empty_data_source_setting_writes_the_bundled_data(tmp_path):
+    import dataclasses
+
+    from diabetes_model.dataset import put_dataset
+
+    _, project = project_copy(tmp_path)
+    settings = dataclasses.replace(project.settings, data_source="", target="target")
+    info = put_dataset(dataclasses.replace(project, settings=settings))
+    assert info.rows == 442 and info.schema.target == "target"

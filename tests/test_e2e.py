@@ -58,7 +58,7 @@ def test_invoke_data_writes_the_csv_under_data(project, trained):
 
 def test_invoke_train_logs_a_finished_run_in_the_project_store(project, trained):
     client = trained["client"]
-    experiment = client.get_experiment_by_name("diabetes")
+    experiment = client.get_experiment_by_name("diabetes-model")
     [run] = client.search_runs([experiment.experiment_id])
     assert run.info.status == "FINISHED"
     assert {"train_rmse", "test_rmse", "test_mae", "test_r2"} <= set(run.data.metrics)
@@ -73,7 +73,7 @@ def test_the_registered_version_records_the_commit_of_a_clean_tree(project, trai
     commit = subprocess.run(
         ["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True, check=True
     ).stdout.strip()
-    [version] = trained["client"].search_model_versions("name='diabetes-model'")
+    [version] = trained["client"].search_model_versions("name='diabetes-regressor'")
     assert str(version.version) == "1"
     assert version.tags["git.commit"] == commit
     assert version.tags["git.dirty"] == "false"  # data/ and mlruns/ are ignored by git
@@ -86,4 +86,4 @@ def test_bad_input_is_one_line_and_registers_nothing(project, trained):
     assert done.stderr.strip() == (
         "error: data file data/missing.csv not found; run `invoke data` first, or fix the path"
     )
-    assert len(trained["client"].search_model_versions("name='diabetes-model'")) == 1
+    assert len(trained["client"].search_model_versions("name='diabetes-regressor'")) == 1

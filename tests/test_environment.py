@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Tools that only development needs (tests, lint, hooks, notebooks): never in the job or endpoint image.
 DEVELOPMENT_TOOLS = (
     "check-jsonschema",
+    "copier",
     "detect-secrets",
     "ipykernel",
     "nbclient",

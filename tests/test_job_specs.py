@@ -108,7 +108,8 @@ def test_the_data_asset_registers_the_file_invoke_data_writes():
     spec = read("data.yml")
     assert spec["type"] == "uri_file"
     path = (AZUREML / spec["path"]).resolve()
-    assert path == (ROOT / Settings().data_path).resolve()
+    data_path = yaml.safe_load((ROOT / "invoke.yaml").read_text())["project"]["data_path"]
+    assert path == (ROOT / data_path).resolve()
     train_input = read("train.yml")["inputs"]["data"]
     assert train_input["path"].startswith(f"azureml:{spec['name']}@")
 

@@ -38,10 +38,10 @@ def promoted(tmp_path_factory, diabetes_csv):
 
 
 def test_by_default_the_champion_is_shown_with_its_whole_record(promoted):
-    record = local_record(promoted, "", "diabetes-model")
+    record = local_record(promoted, "", "diabetes-regressor")
 
     lines = record.describe()
-    assert lines[0] == "diabetes-model:1 (champion) in the local MLflow registry"
+    assert lines[0] == "diabetes-regressor:1 (champion) in the local MLflow registry"
     text = "\n".join(lines)
     for key in ("data.sha256", "data.asset", "git.commit", "triggered_by",
                 "environment", "pipeline.run", "training.run", "evaluation.result",
@@ -52,35 +52,35 @@ def test_by_default_the_champion_is_shown_with_its_whole_record(promoted):
 
 
 def test_a_named_version_outside_the_pipeline_says_it_has_no_evaluation(promoted):
-    record = local_record(promoted, "diabetes-model:2", "ignored")
+    record = local_record(promoted, "diabetes-regressor:2", "ignored")
 
     assert not record.champion
     assert record.describe()[-1] == "  (not registered by the pipeline: no evaluation on record)"
-    assert local_record(promoted, "diabetes-model/2", "x").version == "2"
+    assert local_record(promoted, "diabetes-regressor/2", "x").version == "2"
 
 
 @pytest.mark.parametrize(
     ("text", "error"),
     [
-        ("diabetes-model:9", r"diabetes-model:9 is not registered in sqlite"),
+        ("diabetes-regressor:9", r"diabetes-regressor:9 is not registered in sqlite"),
         ("other", r"model 'other' has no champion in .*invoke lineage --model NAME:VERSION"),
-        ("diabetes-model:latest", r"is not NAME:VERSION \(a version is a number"),
+        ("diabetes-regressor:latest", r"is not NAME:VERSION \(a version is a number"),
     ],
 )
 def test_what_is_not_there_is_one_line(promoted, text, error):
     with pytest.raises(UserError, match=error):
-        local_record(promoted, text, "diabetes-model")
+        local_record(promoted, text, "diabetes-regressor")
 
 
 def test_no_store_is_named_and_not_created(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
     with pytest.raises(UserError, match=r"no MLflow store at .* yet: run `invoke pipeline`"):
-        local_record(uri, "", "diabetes-model")
+        local_record(uri, "", "diabetes-regressor")
     assert not (tmp_path / "mlruns" / "mlflow.db").exists()
 
 
 def test_parse_model_defaults_to_the_projects_model():
-    assert parse_model("", "diabetes-model") == ("diabetes-model", None)
+    assert parse_model("", "diabetes-regressor") == ("diabetes-regressor", None)
     assert parse_model("m:3", "x") == ("m", "3")
 
 
@@ -95,16 +95,20 @@ def test_remote_lineage_reads_the_workspace_registry_and_its_champion_tag(cloud,
     }.items():
         properties = {"modelType": "mlflow_model", "modelUri": uri, "tags": tags, "flavors": {}}
         body = {"properties": properties}
-        cloud.put(None, f"models/diabetes-model/versions/{version}", body)
+        cloud.put(None, f"models/diabetes-regressor/versions/{version}", body)
     project = make_project(tmp_path)
 
     record = remote_record(project, "")
     assert (record.version, record.champion) == ("2", True)  # the highest tagged version
-    assert record.describe()[0] == "diabetes-model:2 (champion) in the Azure ML workspace registry"
+    assert (
+        record.describe()[0] == "diabetes-regressor:2 (champion) in the Azure ML workspace registry"
+    )
     assert "  deploy.slot  blue" in record.describe()
-    assert not remote_record(project, "diabetes-model:3").champion
-    with pytest.raises(UserError, match="version 9 of model 'diabetes-model' is not registered"):
-        remote_record(project, "diabetes-model:9")
+    assert not remote_record(project, "diabetes-regressor:3").champion
+    with pytest.raises(
+        UserError, match="version 9 of model 'diabetes-regressor' is not registered"
+    ):
+        remote_record(project, "diabetes-regressor:9")
 
 
 def test_the_lineage_task_prints_the_record(tmp_path, promoted, monkeypatch, capsys):
@@ -113,6 +117,6 @@ def test_the_lineage_task_prints_the_record(tmp_path, promoted, monkeypatch, cap
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", promoted)
     load_project_tasks().lineage(
-        MockContext(config=Config(), run=Result()), model="diabetes-model:1"
+        MockContext(config=Config(), run=Result()), model="diabetes-regressor:1"
     )
-    assert capsys.readouterr().out.startswith("diabetes-model:1 (champion) in the local MLflow")
+    assert capsys.readouterr().out.startswith("diabetes-regressor:1 (champion) in the local MLflow")

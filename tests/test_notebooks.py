@@ -179,10 +179,10 @@ def test_train_and_compare_tracks_three_runs_and_predicts_with_the_best_version(
     from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri=f"sqlite:///{executed['store'].as_posix()}")
-    experiment = client.get_experiment_by_name("diabetes")
+    experiment = client.get_experiment_by_name("diabetes-model")
     runs = client.search_runs([experiment.experiment_id])
     assert len(runs) == 3 and {run.info.status for run in runs} == {"FINISHED"}
-    assert len(client.search_model_versions("name='diabetes-model'")) == 3
+    assert len(client.search_model_versions("name='diabetes-regressor'")) == 3
 
     notebook = executed["notebooks"][TRAIN]
     texts = [outputs_text(cell) for cell in code_cells(notebook)]
@@ -191,7 +191,7 @@ def test_train_and_compare_tracks_three_runs_and_predicts_with_the_best_version(
         assert run.data.params["max_depth"] in table
     best = min(runs, key=lambda run: run.data.metrics["test_rmse"])
     [version] = client.search_model_versions(f"run_id='{best.info.run_id}'")
-    assert f"diabetes-model version {version.version}" in "".join(texts)
+    assert f"diabetes-regressor version {version.version}" in "".join(texts)
     [predictions] = [text for text in texts if "predicted" in text]
     assert "actual" in predictions and len(predictions.strip().splitlines()) >= 6
     assert images(notebook) >= 1
@@ -231,7 +231,7 @@ def test_with_a_workspace_the_submit_notebook_submits_what_invoke_train_remote_s
     job = cloud.job(name)["properties"]
     spec = yaml.safe_load((ROOT / "azureml" / "train.yml").read_text())
     assert job["command"] == " ".join(spec["command"].split())
-    assert job["experimentName"] == "diabetes"
+    assert job["experimentName"] == "diabetes-model"
     out = capsys.readouterr().out
     assert f"workspace {WORKSPACE} in resource group {RESOURCE_GROUP}" in out
     assert f"submitted command job {name}" in out

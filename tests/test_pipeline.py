@@ -40,7 +40,7 @@ def run(project, said=None, environ=None, **request):
 
 
 def champion(registry: MlflowClient) -> str | None:
-    aliases = registry.get_registered_model("diabetes-model").aliases
+    aliases = registry.get_registered_model("diabetes-regressor").aliases
     return str(aliases["champion"]) if "champion" in aliases else None
 
 
@@ -50,7 +50,7 @@ def test_a_first_pipeline_promotes_its_model_to_champion(project, registry):
     assert [step.name for step in done.steps] == ["prep", "train", "evaluate", "register"]
     assert done.registration["promoted"] is True
     assert champion(registry) == done.registration["version"] == "1"
-    assert done.summary.startswith("promoted: diabetes-model version 1 is the champion")
+    assert done.summary.startswith("promoted: diabetes-regressor version 1 is the champion")
 
 
 def test_a_clearly_worse_model_is_kept_out_and_the_champion_stays(project, registry, capsys):
@@ -61,7 +61,7 @@ def test_a_clearly_worse_model_is_kept_out_and_the_champion_stays(project, regis
 
     assert done.registration["promoted"] is False
     assert champion(registry) == "1"
-    assert [v.version for v in registry.search_model_versions("name='diabetes-model'")] == [1]
+    assert [v.version for v in registry.search_model_versions("name='diabetes-regressor'")] == [1]
     out = capsys.readouterr().out
     assert "not promoted: test_rmse " in out
     assert "vs champion version 1's " in out and "% worse, beyond the 1.0% tolerance" in out
@@ -89,7 +89,7 @@ def test_unchanged_steps_are_reused_and_force_runs_them_all(project, registry):
         f"{name}: reused (inputs and code unchanged)"
         for name in ["prep", "train", "evaluate", "register"]
     ]
-    assert [v.version for v in registry.search_model_versions("name='diabetes-model'")] == [1]
+    assert [v.version for v in registry.search_model_versions("name='diabetes-regressor'")] == [1]
 
     changed = run(project, overrides={"max_iter": 31})
     assert [step.reused for step in changed.steps] == [True, False, False, False]
@@ -101,10 +101,10 @@ def test_unchanged_steps_are_reused_and_force_runs_them_all(project, registry):
 def test_a_new_champion_makes_the_registry_reading_steps_run_again(project, registry):
     run(project)
     run(project, overrides=WORSE)  # kept out
-    registry.set_registered_model_alias("diabetes-model", "champion", "1")  # unchanged: reused
+    registry.set_registered_model_alias("diabetes-regressor", "champion", "1")  # unchanged: reused
     assert all(step.reused for step in run(project, overrides=WORSE).steps)
 
-    registry.delete_registered_model_alias("diabetes-model", "champion")
+    registry.delete_registered_model_alias("diabetes-regressor", "champion")
     again = run(project, overrides=WORSE)
 
     assert [step.reused for step in again.steps] == [True, True, False, False]
@@ -119,7 +119,7 @@ def test_the_registered_version_carries_its_governance_record(project, registry)
     }
     done = run(project, environ=environ)
 
-    tags = registry.get_model_version("diabetes-model", "1").tags
+    tags = registry.get_model_version("diabetes-regressor", "1").tags
     split = json.loads((done.output_dir / "prep" / "train" / "split.json").read_text())
     assert tags["data.sha256"] == split["source"]["sha256"]
     assert tags["data.asset"] == str(project.data_path)  # outside the project: the full path
@@ -141,9 +141,11 @@ def test_promote_anyway_overrides_the_gate_and_says_so_on_the_version(project, r
 
     done = run(project, overrides=WORSE, promote_anyway=True)
 
-    assert done.summary.startswith("promoted anyway (--promote-anyway): diabetes-model version 2")
+    assert done.summary.startswith(
+        "promoted anyway (--promote-anyway): diabetes-regressor version 2"
+    )
     assert champion(registry) == "2"
-    tags = registry.get_model_version("diabetes-model", "2").tags
+    tags = registry.get_model_version("diabetes-regressor", "2").tags
     assert tags["promoted_anyway"] == "true"
     assert tags["evaluation.result"] == "failed"
     assert tags["evaluation.champion"] == "version 1"
@@ -152,7 +154,7 @@ def test_promote_anyway_overrides_the_gate_and_says_so_on_the_version(project, r
 def test_the_candidate_run_shows_its_evaluation_in_mlflow(project, registry):
     done = run(project)
 
-    run_id = registry.get_model_version("diabetes-model", "1").run_id
+    run_id = registry.get_model_version("diabetes-regressor", "1").run_id
     artifacts = {a.path for a in registry.list_artifacts(run_id, "evaluation")}
     assert artifacts == {
         "evaluation/decision.json",

@@ -37,10 +37,10 @@ def test_pipeline_runs_the_steps_and_summarizes_them(tasks, context, tmp_path, m
 
     out = capsys.readouterr().out
     assert "train ran in" in out and "register ran in" in out
-    assert "promoted: diabetes-model version 1 is the champion" in out
+    assert "promoted: diabetes-regressor version 1 is the champion" in out
     assert "evaluation report: " in out and out.rstrip().endswith("report.md")
     written = summary.read_text()
-    assert "promoted: diabetes-model version 1" in written
+    assert "promoted: diabetes-regressor version 1" in written
     # the metrics table: candidate against the champion (none on a first run)
     assert "| metric | candidate | champion (none) |" in written
     assert "| test_rmse (primary) | " in written and "| test_r2 | " in written

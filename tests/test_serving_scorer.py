@@ -61,7 +61,7 @@ def test_a_bad_environment_stops_init_with_the_reason(environ, says):
 
 def test_the_model_is_found_where_azure_ml_mounts_it(model_dir, tmp_path):
     # $AZUREML_MODEL_DIR/<name>/<version>/<artifact folder>/MLmodel in a managed deployment.
-    mounted = tmp_path / "azureml-models" / "diabetes-model" / "3"
+    mounted = tmp_path / "azureml-models" / "diabetes-regressor" / "3"
     shutil.copytree(model_dir, mounted / "model")
     assert find_mlflow_model(mounted) == mounted / "model"
     assert find_mlflow_model(model_dir) == model_dir
@@ -113,7 +113,7 @@ def test_scored_rows_are_logged_with_the_model_version(model_dir, tmp_path):
     answer = scorer.score(body(3), request_id="r-1")
     records = list(read_records(RollingJsonl(tmp_path / "in.jsonl")))
     assert [r["prediction"] for r in records] == answer["predictions"]
-    assert {r["model"] for r in records} == {"diabetes-model/1"}
+    assert {r["model"] for r in records} == {"diabetes-regressor/1"}
     assert {r["request_id"] for r in records} == {"r-1"}
 
 

@@ -77,7 +77,7 @@ def test_it_records_the_scored_inputs_with_the_request_id(server):
     mine = [r for r in read_records(RollingJsonl(input_log)) if r["request_id"] == "req-from-test"]
     assert [r["inputs"]["bmi"] for r in mine] == pytest.approx(rows["bmi"].tolist())
     assert [r["prediction"] for r in mine] == pytest.approx(response.json()["predictions"])
-    assert {r["model"] for r in mine} == {"diabetes-model/1"}
+    assert {r["model"] for r in mine} == {"diabetes-regressor/1"}
 
 
 def _request(columns: list[str], rows: list[list[object]]) -> str:

@@ -61,7 +61,7 @@ def test_serve_runs_azmlinfsrv_with_score_py_on_the_newest_version(
     option = dict(zip(command[3::2], command[4::2], strict=True))
     assert option["--host"] == "127.0.0.1" and option["--port"] == "5001"
     assert option["--entry_script"] == str(ROOT / "src/diabetes_model/serving/score.py")
-    model_dir = tmp_path / "outputs/serving/models/diabetes-model/2"
+    model_dir = tmp_path / "outputs/serving/models/diabetes-regressor/2"
     assert option["--model_dir"] == str(model_dir)
     assert (model_dir / "MLmodel").is_file()
     env = c.run.call_args.kwargs["env"]
@@ -72,18 +72,18 @@ def test_serve_takes_a_version_port_and_workers(monkeypatch, tmp_path, two_versi
     monkeypatch.setenv("MLFLOW_TRACKING_URI", two_versions)
     monkeypatch.setattr(tasks, "ROOT", tmp_path)
     c = context()
-    tasks.serve(c, model="diabetes-model/1", port=8123, workers=2)
+    tasks.serve(c, model="diabetes-regressor/1", port=8123, workers=2)
     option = dict(zip(ran(c)[3::2], ran(c)[4::2], strict=True))
-    assert option["--model_dir"].endswith("diabetes-model/1")
+    assert option["--model_dir"].endswith("diabetes-regressor/1")
     assert (option["--port"], option["--worker_count"]) == ("8123", "2")
 
 
 @pytest.mark.parametrize(
     ("model", "says"),
     [
-        ("", "no registered versions of 'diabetes-model'"),
-        ("diabetes-model", "is not NAME/VERSION"),
-        ("diabetes-model/7", "cannot load model diabetes-model/7"),
+        ("", "no registered versions of 'diabetes-regressor'"),
+        ("diabetes-regressor", "is not NAME/VERSION"),
+        ("diabetes-regressor/7", "cannot load model diabetes-regressor/7"),
     ],
 )
 def test_serve_without_a_usable_model_is_one_line(model, says, monkeypatch, tmp_path):

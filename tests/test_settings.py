@@ -56,4 +56,4 @@ def test_invoke_yaml_holds_only_known_settings():
     import yaml
 
     config = yaml.safe_load((Path(__file__).parents[1] / "invoke.yaml").read_text())
-    assert Settings.from_sources(config["project"]).model_name == "diabetes-model"
+    assert Settings.from_sources(config["project"]).model_name == "diabetes-regressor"

@@ -165,7 +165,7 @@ def test_in_an_azure_ml_job_register_tags_its_own_run_with_the_verdict(
 
     tags = mlflow.MlflowClient(isolated_mlflow).get_run(step_run.info.run_id).data.tags
     assert tags["gate.promoted"] == "true"
-    assert tags["gate.summary"].startswith("promoted: diabetes-model version 1 is the champion")
+    assert tags["gate.summary"].startswith("promoted: diabetes-regressor version 1 is the champion")
     metrics = json.loads(tags["gate.metrics"])  # the Train workflow's metrics table
     assert (metrics["metric"], metrics["champion_version"]) == ("test_rmse", None)
     assert metrics["metrics"]["candidate"]["test_rmse"] > 0
@@ -182,8 +182,8 @@ def test_in_azure_ml_register_registers_a_passing_candidate_without_making_it_th
     project = make_project(tmp_path, project={"data_path": str(diabetes_csv)})
     done = run_pipeline(project, PipelineRequest({"max_iter": 20}), {}, say=lambda line: None)
     registry = mlflow.MlflowClient(isolated_mlflow)
-    registry.delete_registered_model_alias("diabetes-model", "champion")
-    registry.delete_model_version("diabetes-model", "1")
+    registry.delete_registered_model_alias("diabetes-regressor", "champion")
+    registry.delete_model_version("diabetes-regressor", "1")
     out = done.output_dir
     argv = ["--model", str(out / "train" / "model"), "--report", str(out / "evaluate" / "report"),
             "--split", str(out / "prep" / "train" / "split.json"), "--record", str(tmp_path / "r")]  # fmt: skip
@@ -193,10 +193,10 @@ def test_in_azure_ml_register_registers_a_passing_candidate_without_making_it_th
     )
 
     assert (record["promoted"], record["champion"], record["version"]) == (True, False, "2")
-    tags = registry.get_model_version("diabetes-model", "2").tags
+    tags = registry.get_model_version("diabetes-regressor", "2").tags
     assert tags["evaluation.result"] == "passed" and "champion" not in tags
-    assert "champion" not in registry.get_registered_model("diabetes-model").aliases
+    assert "champion" not in registry.get_registered_model("diabetes-regressor").aliases
     assert record["summary"].startswith(
-        "promoted: diabetes-model version 2 passed the gate; it becomes the champion when a "
+        "promoted: diabetes-regressor version 2 passed the gate; it becomes the champion when a "
         "deployment of it passes its smoke request"
     )

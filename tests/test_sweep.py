@@ -63,7 +63,10 @@ def test_a_negative_trial_count_is_refused_before_any_run_exists(tmp_path, isola
 
     with pytest.raises(UserError, match=r"--trials -1 must be at least 1"):
         run_sweep(make_project(tmp_path), trials=-1, say=lambda line: None)
-    assert MlflowClient(isolated_mlflow).search_experiments(filter_string="name = 'diabetes'") == []
+    assert (
+        MlflowClient(isolated_mlflow).search_experiments(filter_string="name = 'diabetes-model'")
+        == []
+    )
 
 
 @pytest.fixture

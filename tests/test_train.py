@@ -64,7 +64,7 @@ def test_the_diagnostic_plot_is_logged(trained):
 
 def test_a_new_registered_version_carries_the_lineage(trained):
     client = trained["client"]
-    [version] = client.search_model_versions("name='diabetes-model'")
+    [version] = client.search_model_versions("name='diabetes-regressor'")
     assert version.run_id == trained["run"].info.run_id
     assert version.tags["data.sha256"] == trained["run"].data.tags["data.sha256"]
     assert version.tags["git.commit"] == trained["run"].data.tags["git.commit"]
@@ -75,7 +75,7 @@ def test_the_registered_model_reloads_and_predicts_its_input_example(trained):
     import pandas as pd
 
     mlflow.set_tracking_uri(trained["uri"])
-    model = mlflow.pyfunc.load_model("models:/diabetes-model/1")
+    model = mlflow.pyfunc.load_model("models:/diabetes-regressor/1")
     schema = model.metadata.get_input_schema()
     assert schema.input_names() == list(DIABETES_FEATURES)
     assert {t.name for t in schema.input_types()} == {"double"}
@@ -93,7 +93,7 @@ def test_the_model_pins_exact_requirements(trained):
     from mlflow.artifacts import download_artifacts
 
     mlflow.set_tracking_uri(trained["uri"])
-    folder = Path(download_artifacts("models:/diabetes-model/1"))
+    folder = Path(download_artifacts("models:/diabetes-regressor/1"))
     requirements = (folder / "requirements.txt").read_text().split()
     import sklearn
 
@@ -105,7 +105,7 @@ def test_it_prints_the_run_its_metrics_and_how_to_open_them(trained):
     out = trained["stdout"]
     assert trained["run"].info.run_id in out
     assert "test_rmse" in out
-    assert "registered model 'diabetes-model' version 1" in out
+    assert "registered model 'diabetes-regressor' version 1" in out
     assert "invoke ui" in out and "http://localhost:5000/#/experiments/" in out
 
 
@@ -240,7 +240,7 @@ def test_a_failure_while_logging_marks_the_run_failed_and_registers_nothing(
     with pytest.raises(OSError, match="disk full"):
         train.main(["--data", str(diabetes_csv), "--max-iter", "5"])
     client = MlflowClient(tracking_uri=isolated_mlflow)
-    [run] = client.search_runs([client.get_experiment_by_name("diabetes").experiment_id])
+    [run] = client.search_runs([client.get_experiment_by_name("diabetes-model").experiment_id])
     assert run.info.status == "FAILED"
     assert client.search_registered_models() == []
 

@@ -91,9 +91,9 @@ def test_an_interrupted_training_ends_its_run_killed_in_one_line_and_registers_n
     )
     assert "Traceback" not in done.stderr
     client = MlflowClient(uri)
-    [run] = client.search_runs([client.get_experiment_by_name("diabetes").experiment_id])
+    [run] = client.search_runs([client.get_experiment_by_name("diabetes-model").experiment_id])
     assert run.info.status == "KILLED"
-    assert client.search_model_versions("name='diabetes-model'") == []
+    assert client.search_model_versions("name='diabetes-regressor'") == []
 
 
 def test_a_run_whose_process_was_killed_outright_is_ended_by_the_next_training(
@@ -112,7 +112,7 @@ def test_a_run_whose_process_was_killed_outright_is_ended_by_the_next_training(
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         experiment = (tmp_path / "mlruns" / "mlflow.db").exists() and client.get_experiment_by_name(
-            "diabetes"
+            "diabetes-model"
         )
         if experiment and client.search_runs([experiment.experiment_id]):
             break

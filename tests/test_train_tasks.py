@@ -26,7 +26,7 @@ def run_training(tmp_path: Path, frame: pd.DataFrame, target: str, *flags: str, 
         patch.setenv("MLFLOW_TRACKING_URI", uri)
         code = train.main(["--data", str(data), "--target", target, "--max-iter", "60", *flags])
     client = MlflowClient(uri)
-    runs = client.search_runs([client.get_experiment_by_name("diabetes").experiment_id])
+    runs = client.search_runs([client.get_experiment_by_name("diabetes-model").experiment_id])
     return {"code": code, "out": out.getvalue(), "client": client, "uri": uri, "runs": runs}
 
 
@@ -34,7 +34,7 @@ def registered_model(result):
     import mlflow
 
     mlflow.set_tracking_uri(result["uri"])
-    return mlflow.pyfunc.load_model("models:/diabetes-model/1")
+    return mlflow.pyfunc.load_model("models:/diabetes-regressor/1")
 
 
 CLASSIFICATION_METRICS = {"accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss"}
@@ -119,7 +119,7 @@ def test_a_model_no_better_than_the_mean_is_logged_but_not_registered(tmp_path, 
 
     forced = run_training(tmp_path, noise, "target", "--register-anyway")
     assert forced["code"] == 0
-    assert len(forced["client"].search_model_versions("name='diabetes-model'")) == 1
+    assert len(forced["client"].search_model_versions("name='diabetes-regressor'")) == 1
 
 
 def test_columns_outside_the_configured_features_are_ignored_and_said_so(tmp_path):
@@ -144,6 +144,6 @@ def test_the_training_data_is_a_dataset_input_of_the_run(tmp_path):
 
 def test_the_experiment_says_it_is_for_model_training(tmp_path):
     result = run_training(tmp_path, bundled("diabetes"), "label")
-    experiment = result["client"].get_experiment_by_name("diabetes")
+    experiment = result["client"].get_experiment_by_name("diabetes-model")
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     assert "workflowType=machine_learning" in result["out"]

@@ -302,10 +302,10 @@ def test_after_train_deploy_ships_the_version_of_the_pipeline_job_train_submitte
     name from github.event.workflow_run, so it deploys that job's version or nothing."""
     train_line = next(line for line in run_lines(workflow("train.yml")) if "--job-name" in line)
     name = re.search(r'--job-name "([^"]+)"', train_line)[1]
-    assert name == "diabetes-pipeline-${GITHUB_RUN_ID}-${GITHUB_RUN_ATTEMPT}"
+    assert name == "diabetes-model-pipeline-${GITHUB_RUN_ID}-${GITHUB_RUN_ATTEMPT}"
     step = deploy_step()
     expected = (
-        "format('diabetes-pipeline-{0}-{1}', github.event.workflow_run.id, "
+        "format('diabetes-model-pipeline-{0}-{1}', github.event.workflow_run.id, "
         "github.event.workflow_run.run_attempt)"
     )
     assert expected in step["env"]["PIPELINE_JOB"]

@@ -31,7 +31,7 @@ def test_the_project_is_found_from_the_notebooks_folder_with_invoke_yaml_setting
     project = support.open_project(project_dir / "notebooks")
     assert project.root == project_dir.resolve()
     assert project.settings.data_path == str(project_dir.resolve() / "data" / "diabetes.csv")
-    assert project.settings.model_name == "diabetes-model"
+    assert project.settings.model_name == "diabetes-regressor"
     assert project.specs.train == project.root / "azureml" / "train.yml"
 
 
@@ -87,7 +87,7 @@ def test_the_training_config_is_the_job_specs_with_spec_inputs_and_other_params(
         "l2_regularization": 0.5,
     }
     assert config.register is False
-    assert (config.experiment, config.model_name) == ("diabetes", "diabetes-model")
+    assert (config.experiment, config.model_name) == ("diabetes-model", "diabetes-regressor")
 
 
 def test_a_hyperparameter_the_model_lacks_is_refused_before_training(project_dir):
@@ -120,7 +120,7 @@ def test_configurations_train_in_process_and_compare_as_mlflow_recorded_them(
     assert table.loc["deep", "model_version"] == 1
     assert table.loc[["small"], "model_version"].isna().all()
 
-    model = support.load_registered_model(project.tracking_uri, "diabetes-model", 1)
+    model = support.load_registered_model(project.tracking_uri, "diabetes-regressor", 1)
     features = diabetes_csv_features(diabetes_csv)
     assert len(model.predict(features)) == 3
 

@@ -1,6 +1,7 @@
 """`invoke data`: put the training table under data/, verified and validated, and say what it holds.
 
-Without a source it writes scikit-learn's bundled diabetes data. With `--source` it copies a file
+Without a source it takes project.data_source, or writes scikit-learn's bundled diabetes data when
+that is empty. With `--source` it copies a file
 or downloads a URL (pinned by `--sha256`), CSV or Parquet. With `--target` too, it is a new table:
 it goes to data/<its file name>, and invoke.yaml's project settings are pointed at it.
 
@@ -49,9 +50,14 @@ def put_dataset(
 ) -> DatasetInfo:
     """The source (a URL or a file), or the bundled data, at the project's data path; with
     `target`, a new table at data/<its name>, and the settings that point at it."""
-    checksum = _checked_sha256(sha256)
     if target and not source:
         raise UserError("--target names the target of a new table: give the table with --source")
+    settings = project.settings
+    if not source and settings.data_source:  # a project made from the template with your data
+        source, sha256 = settings.data_source, sha256 or settings.data_sha256
+        if "://" not in source and not Path(source).is_absolute():
+            source = str(project.root / source)
+    checksum = _checked_sha256(sha256)
     dest = project.data_path
     if target:
         dest = project.root / "data" / _file_name(source)
@@ -60,7 +66,6 @@ def put_dataset(
             f"{_shown_source(source)} and project.data_path ({project.shown(dest)}) are not the "
             "same format; add --target COLUMN to bring it in as a new table"
         )
-    settings = project.settings
     if not source:
         return write_bundled_dataset(dest, settings.target)
     if target:  # a new table: every column is a candidate, as empty `features` says

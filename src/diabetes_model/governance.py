@@ -33,7 +33,7 @@ class Provenance:
     ci_run_url: str = ""
     # The environment the steps run in: diabetes-model-env:<content hash>.
     environment: str = ""
-    # The data asset (azureml:diabetes:<hash>) or, locally, the file.
+    # The data asset (azureml:diabetes-model-data:<hash>) or, locally, the file.
     data_asset: str = ""
     # The pipeline run: the Azure ML pipeline job's name, or a local run id.
     pipeline_run: str = ""

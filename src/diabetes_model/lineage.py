@@ -77,7 +77,7 @@ def parse_model(text: str, default_name: str) -> tuple[str, str | None]:
     name, _, version = text.strip().replace("/", ":").partition(":")
     if version and not version.isdigit():
         raise UserError(
-            f"'{text}' is not NAME:VERSION (a version is a number, e.g. diabetes-model:3)"
+            f"'{text}' is not NAME:VERSION (a version is a number, e.g. diabetes-regressor:3)"
         )
     return name or default_name, version or None
 

@@ -23,6 +23,10 @@ T = TypeVar("T")
 class Settings:
     """Where the data and the tracking store live, and what the model is called."""
 
+    # Where `invoke data` takes the table from when no --source is given: a path, or an http(s)
+    # URL pinned by data_sha256; empty: scikit-learn's bundled diabetes data.
+    data_source: str = ""
+    data_sha256: str = ""
     # The training table: CSV, or Parquet (.parquet).
     data_path: str = "data/diabetes.csv"
     target: str = "target"
@@ -32,8 +36,8 @@ class Settings:
     features: tuple[str, ...] = ()
     # Columns never to train on (ids, free text, leaks of the target), when features is empty.
     ignore: tuple[str, ...] = ()
-    experiment_name: str = "diabetes"
-    model_name: str = "diabetes-model"
+    experiment_name: str = "diabetes-model"
+    model_name: str = "diabetes-regressor"
     # Empty means the project's own SQLite store under mlruns/; MLFLOW_TRACKING_URI overrides it.
     tracking_uri: str = ""
     test_size: float = 0.2

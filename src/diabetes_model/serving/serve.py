@@ -74,7 +74,7 @@ def parse_model_ref(text: str) -> ModelRef:
     """'NAME/VERSION' -> ModelRef; anything else is a user error."""
     name, _, version = text.rpartition("/")
     if not name or not version.isdigit():
-        raise UserError(f"--model '{text}' is not NAME/VERSION (for example diabetes-model/3)")
+        raise UserError(f"--model '{text}' is not NAME/VERSION (for example diabetes-regressor/3)")
     return ModelRef(name, version)
 
 
