@@ -252,7 +252,7 @@ def data(
     for line in info.schema.describe():
         print(line)
     if target:
-        print(_checked(dataset.adopt_table, project, info))
+        print(_checked(dataset.adopt_table, project, info, source))
         project = _project(c, azure_workspace)
     if upload:
         from diabetes_model.azure import assets

@@ -325,7 +325,7 @@ def test_a_new_table_with_its_target_goes_to_data_and_invoke_yaml_points_at_it(t
     ).to_csv(source, index=False)
 
     info = put_dataset(project, str(source), target="species")
-    said = adopt_table(project, info)
+    said = adopt_table(project, info, str(source))
 
     assert info.path == root / "data" / "penguins.csv"
     assert info.schema.names == ["island", "mass"]  # the id is left out, and said so
@@ -336,11 +336,34 @@ def test_a_new_table_with_its_target_goes_to_data_and_invoke_yaml_points_at_it(t
     assert settings["data_path"] == "data/penguins.csv"
     assert (settings["target"], settings["task"]) == ("species", "auto")
     assert (settings["features"], settings["ignore"]) == ("island, mass", "")
+    # A later `invoke data` without flags copies this table again, not the bundled demo data.
+    assert (settings["data_source"], settings["data_sha256"]) == (str(source), "")
     assert settings["model_name"] == "diabetes-regressor"  # the rest is as it was
     after = (root / "invoke.yaml").read_text()
     kept = [line for line in before.splitlines() if line.lstrip().startswith("#")]
     assert all(line in after for line in kept), "comments are kept"
     assert "data/penguins.csv" in said
+
+
+def test_after_adopting_a_table_invoke_data_without_flags_fetches_it_again(tmp_path):
+    import pandas as pd
+    import yaml
+
+    from diabetes_model.dataset import adopt_table, put_dataset
+    from diabetes_model.project import Project
+
+    root, project = project_copy(tmp_path)
+    source = tmp_path / "churn.csv"
+    frame = pd.DataFrame({"tenure": range(30), "plan": ["a", "b", "c"] * 10, "left": [0, 1] * 15})
+    frame.to_csv(source, index=False)
+    adopt_table(project, put_dataset(project, str(source), target="left"), str(source))
+    (root / "data" / "churn.csv").unlink()
+
+    config = yaml.safe_load((root / "invoke.yaml").read_text())
+    again = put_dataset(Project.load(root, config, {}))
+
+    assert again.path == root / "data" / "churn.csv"
+    assert list(pd.read_csv(again.path).columns) == ["tenure", "plan", "left"]
 
 
 def test_a_table_of_another_format_needs_target_to_come_in_as_a_new_table(tmp_path):

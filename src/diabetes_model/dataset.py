@@ -243,15 +243,21 @@ def _download(url: str, staged: Path, timeout: float) -> None:
         ) from None
 
 
-def adopt_table(project: Project, info: DatasetInfo) -> str:
-    """Point invoke.yaml's project settings at a new table: its path, target and features (the
-    ones `invoke data` kept, in order), the task left to auto. Says what changed."""
+def adopt_table(project: Project, info: DatasetInfo, source: str) -> str:
+    """Point invoke.yaml's project settings at a new table: where it came from, its path, target
+    and features (the ones `invoke data` kept, in order), the task left to auto. Says what changed.
+
+    The source is recorded so that a later `invoke data` without flags fetches this table again
+    (a URL with its checksum) instead of writing the bundled demo data over it."""
     from diabetes_model.project import write_project_settings
 
     names = info.schema.names
     # Comma-separated text, as INVOKE_PROJECT_FEATURES can override it; a list if a name has a comma.
     features = names if any("," in name for name in names) else ", ".join(names)
+    is_url = urlsplit(source).scheme in {"http", "https"}
     values = {
+        "data_source": source if is_url else project.shown(Path(source).resolve()),
+        "data_sha256": info.sha256 if is_url else "",
         "data_path": project.shown(info.path),
         "target": info.schema.target,
         "task": "auto",
