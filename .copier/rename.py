@@ -26,6 +26,8 @@ DEPLOY_BLOCK = re.compile(
     r"^[^\n]*copier: deploy-begin[^\n]*\n.*?^[^\n]*copier: deploy-end[^\n]*\n", re.M | re.S
 )
 # Between these marker lines is the demo's own description, replaced when the data is yours.
+# Without the deploy parts nothing serves, so a version becomes the champion when it is registered.
+WITHOUT_DEPLOY = {"--champion-on deploy": "--champion-on registration"}
 DEMO_BLOCK = re.compile(r"(<!-- copier: demo-begin -->\n).*?(<!-- copier: demo-end -->)", re.S)
 
 
@@ -158,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
             new = own_data(rel.as_posix(), new, a)
         if not deploy:
             new = DEPLOY_BLOCK.sub("", new)
+            for demo_text, answer in WITHOUT_DEPLOY.items():
+                new = new.replace(demo_text, answer)
         if new != text:
             target.write_text(new, encoding="utf-8")  # in place: the file mode stays
             written.append(target)

@@ -1,5 +1,5 @@
-"""Helpers of the `invoke deploy` tests: model versions as the workspace holds them, the task's
-call, and what the fake endpoint and registry hold afterwards."""
+"""Helpers of the `invoke deploy` tests: the task's call and what the fake endpoint holds
+afterwards (model versions: registry_support.py)."""
 
 from __future__ import annotations
 
@@ -9,26 +9,6 @@ from azure_fake import FakeAzure
 from projects import make_project
 
 from diabetes_model.azure import deploy
-
-MODEL = "diabetes-regressor"
-
-
-# What the pipeline's register step records on a version that passed the gate (abridged).
-PASSED = {
-    "evaluation.result": "passed",
-    "evaluation.metric": "test_rmse",
-    "evaluation.score": "52.5",
-    "evaluation.champion": "none",
-}
-
-
-def register_model(cloud: FakeAzure, version: str, tags: dict | None = None) -> None:
-    """A model version as the workspace holds one after the pipeline registered it (`tags`:
-    PASSED unless given; {} is a version `invoke train --remote` registered)."""
-    uri = f"azureml://jobs/job-{version}/outputs/artifacts/paths/model/"
-    properties = {"modelType": "mlflow_model", "modelUri": uri, "flavors": {}}
-    properties["tags"] = dict(PASSED if tags is None else tags)
-    cloud.put(None, f"models/{MODEL}/versions/{version}", {"properties": properties})
 
 
 def run(
@@ -54,12 +34,3 @@ def run(
 def endpoint_of(cloud: FakeAzure) -> dict:
     (endpoint,) = cloud.children("onlineEndpoints")
     return endpoint
-
-
-def tags_of(cloud: FakeAzure, version: str) -> dict[str, str]:
-    return cloud.get(f"models/{MODEL}/versions/{version}")["properties"]["tags"]
-
-
-def champions(cloud: FakeAzure) -> list[str]:
-    return [v for v in ("1", "2", "3", "4") if cloud.get(f"models/{MODEL}/versions/{v}")
-            and tags_of(cloud, v).get("champion") == "true"]  # fmt: skip

@@ -5,8 +5,8 @@ recorded, and a move cut short says how to finish it."""
 from __future__ import annotations
 
 import pytest
-from deploy_support import MODEL, PASSED, champions, register_model, tags_of
 from projects import make_project
+from registry_support import MODEL, PASSED, champions, register_model, tags_of
 
 from diabetes_model.azure import champion
 from diabetes_model.azure.workspace import connect

@@ -13,11 +13,12 @@ import pytest
 import yaml
 from azure_fake import FakeAzure, fake_azure
 from azure_fake.online import collect_inputs
-from deploy_support import PASSED, endpoint_of, register_model, run
+from deploy_support import endpoint_of, run
 from github_fake import github_api
 from invoke import Config, Exit, MockContext, Result
 from project_tasks import load_project_tasks
 from projects import ROOT, make_project
+from registry_support import PASSED, register_model
 
 from diabetes_model.azure.collected import remote_drift
 from diabetes_model.errors import UserError

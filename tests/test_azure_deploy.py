@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from azure_fake import FakeAzure, fake_azure
 from azure_fake.http import Response
-from deploy_support import MODEL, PASSED, champions, endpoint_of, register_model, run, tags_of
+from deploy_support import endpoint_of, run
 from projects import make_project
+from registry_support import MODEL, PASSED, champions, register_model, tags_of
 from serving_support import CLASSIFIERS, classifier_dir, registered_store
 
 from diabetes_model.azure import deploy

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 from azure_fake import FakeAzure, fake_azure
-from deploy_support import PASSED, champions, endpoint_of, register_model, run
+from deploy_support import endpoint_of, run
 from projects import make_project
+from registry_support import PASSED, champions, register_model
 
 from diabetes_model.azure.pipeline import PipelineSubmission, submit_pipeline
 from diabetes_model.errors import UserError

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import pytest
 from azure_fake import FakeAzure, fake_azure
 from azure_fake.http import Response
-from deploy_support import MODEL, champions, endpoint_of, register_model, run, tags_of
+from deploy_support import endpoint_of, run
+from registry_support import MODEL, champions, register_model, tags_of
 
 from diabetes_model.errors import UserError
 

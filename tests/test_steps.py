@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from projects import make_project
 
+from diabetes_model.champion import find_champion
 from diabetes_model.errors import UserError
 from diabetes_model.pipeline import PipelineRequest, run_pipeline
 from diabetes_model.steps import evaluate, prep, register
@@ -200,3 +201,30 @@ def test_in_azure_ml_register_registers_a_passing_candidate_without_making_it_th
         "promoted: diabetes-regressor version 2 passed the gate; it becomes the champion when a "
         "deployment of it passes its smoke request"
     )
+
+
+def test_without_an_endpoint_an_azure_ml_champion_is_crowned_at_registration(
+    tmp_path, diabetes_csv, isolated_mlflow
+):
+    """A project made without the deploy parts: its register component says
+    `--champion-on registration`, so the gate has a champion to judge the next candidate by."""
+    import mlflow
+
+    project = make_project(tmp_path, project={"data_path": str(diabetes_csv)})
+    done = run_pipeline(project, PipelineRequest({"max_iter": 20}), {}, say=lambda line: None)
+    registry = mlflow.MlflowClient(isolated_mlflow)
+    out = done.output_dir
+    argv = ["--model", str(out / "train" / "model"), "--report", str(out / "evaluate" / "report"),
+            "--split", str(out / "prep" / "train" / "split.json"), "--record", str(tmp_path / "r"),
+            "--champion-on", "registration"]  # fmt: skip
+    registry.delete_registered_model_alias("diabetes-regressor", "champion")
+    registry.delete_model_version("diabetes-regressor", "1")
+
+    record = register.register(
+        register.RegisterConfig.from_argv(argv), isolated_mlflow, register.Provenance(), by_tag=True
+    )
+
+    assert (record["promoted"], record["champion"], record["version"]) == (True, True, "2")
+    assert registry.get_model_version("diabetes-regressor", "2").tags["champion"] == "true"
+    assert find_champion(registry, "diabetes-regressor", by_tag=True).version == "2"
+    assert "is the champion" in record["summary"]

@@ -190,11 +190,11 @@ def starts_training(job: dict) -> bool:
 
 
 def test_the_permissions_rule_catches_actions_write_on_a_job_that_does_not_need_it(tmp_path):
-    deploy = workflow("deploy.yml")
-    deploy["jobs"]["deploy"]["permissions"]["actions"] = "write"
-    broken = tmp_path / "deploy.yml"
-    broken.write_text(yaml.safe_dump(deploy))
-    with pytest.raises(AssertionError, match=r"deploy\.yml: deploy \{.*'actions'"):
+    train = workflow("train.yml")
+    train["jobs"]["train"]["permissions"]["actions"] = "write"
+    broken = tmp_path / "train.yml"
+    broken.write_text(yaml.safe_dump(train))
+    with pytest.raises(AssertionError, match=r"train\.yml: train \{.*'actions'"):
         test_workflow_has_least_privilege_permissions_concurrency_and_timeouts(broken)
 
 
@@ -277,6 +277,7 @@ def test_train_runs_the_gated_pipeline_and_registers_nothing_past_its_gate():
     assert not any(line.startswith(("invoke register", "invoke train")) for line in lines)
 
 
+# copier: deploy-begin (a project made without the deploy parts has neither workflow)
 # --- deploy.yml ------------------------------------------------------------------------------
 
 
@@ -347,6 +348,9 @@ def test_drift_starts_the_workflow_that_train_yml_is():
     train = workflow(TRAIN_WORKFLOW)
     assert "workflow_dispatch" in train["on"]
     assert REF in train["on"]["push"]["branches"]
+
+
+# copier: deploy-end
 
 
 # --- one set of commands: the workflows call tasks that exist, with flags they take ---------

@@ -8,7 +8,9 @@ it, through MLflow.
   `champion=true`, and a reader takes the highest version that carries it. It moves only when
   `invoke deploy` has deployed a version and its smoke request passed, or `invoke deploy
   --rollback` moved traffic back: `azure/champion.py` sets and removes it with azure-ai-ml. The
-  pipeline reads it here (`find_champion`) to judge a candidate against what serves.
+  pipeline reads it here (`find_champion`) to judge a candidate against what serves. A project
+  without the deploy parts has nothing that serves: its register step sets the tag on each version
+  it promotes (`--champion-on registration`).
 """
 
 from __future__ import annotations
@@ -59,11 +61,14 @@ def find_champion(client: Any, name: str, by_tag: bool) -> Champion | None:
     return Champion(name, str(version.version), version.run_id)
 
 
-def crown(client: Any, name: str, version: str) -> Champion | None:
-    """Make `version` the champion of an MLflow registry (the alias); returns the one it
-    replaces (None if there was none)."""
-    previous = find_champion(client, name, by_tag=False)
-    client.set_registered_model_alias(name, ALIAS, version)
+def crown(client: Any, name: str, version: str, by_tag: bool = False) -> Champion | None:
+    """Make `version` the champion (the alias; in Azure ML's registry the tag, which makes the
+    newest tagged version the champion); returns the one it replaces (None if there was none)."""
+    previous = find_champion(client, name, by_tag)
+    if by_tag:
+        client.set_model_version_tag(name, version, TAG, "true")
+    else:
+        client.set_registered_model_alias(name, ALIAS, version)
     return previous
 
 

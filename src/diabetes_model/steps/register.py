@@ -38,6 +38,9 @@ class RegisterConfig:
     record: Path
     model_name: str = DEFAULTS.model_name
     promote_anyway: bool = False
+    # When a promoted version becomes the champion in Azure ML's registry: once `invoke deploy`
+    # has deployed it ("deploy"), or at once ("registration": a project without an endpoint).
+    champion_on: str = "deploy"
 
     @classmethod
     def from_argv(cls, argv: list[str]) -> RegisterConfig:
@@ -49,9 +52,21 @@ class RegisterConfig:
         add("--record", required=True, type=Path, help="folder for registration.json")
         add("--model-name", default=DEFAULTS.model_name, help="registered model name")
         add("--promote-anyway", type=boolean, default=False, help="true: override a failed gate")
+        add(
+            "--champion-on",
+            choices=("deploy", "registration"),
+            default="deploy",
+            help="in Azure ML, when a promoted version becomes the champion",
+        )
         args = parser.parse_args(argv)
         return cls(
-            args.model, args.report, args.split, args.record, args.model_name, args.promote_anyway
+            args.model,
+            args.report,
+            args.split,
+            args.record,
+            args.model_name,
+            args.promote_anyway,
+            args.champion_on,
         )
 
 
@@ -89,8 +104,9 @@ def register(
         "promoted_anyway": promote and not decision["promote"],
         "champion_before": before.version if before else None,
         "version": None,
-        # Locally the promoted version is the champion now; in Azure ML, once deployed.
-        "champion": promote and not by_tag,
+        # Locally the promoted version is the champion now; in Azure ML, once deployed (unless
+        # the project has no endpoint to deploy it to).
+        "champion": promote and (not by_tag or config.champion_on == "registration"),
         "reason": decision["reason"],
     }
     if promote:
@@ -98,7 +114,7 @@ def register(
         tags = version_tags(provenance, split, decision, run_id, record["promoted_anyway"])
         record["version"] = _register(client, config.model_name, run_id, tags)
         if record["champion"]:
-            crown(client, config.model_name, record["version"])
+            crown(client, config.model_name, record["version"], by_tag)
     record["summary"] = summary(record)
     write_json(config.record / RECORD_FILE, record)
     if own_run:  # an Azure ML job: its run's tags are what the submitting task can read
