@@ -7,7 +7,7 @@ import importlib.metadata
 import json
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,7 +108,7 @@ def log_training_run(
     pipeline: Any,
     signature: Any,
     input_example: Any,
-    figure_png: Path,
+    figure: Callable[[], Path],
     data: TrainingData | None,
     registered_model_name: str | None,
     model_output: Path | None = None,
@@ -118,6 +118,8 @@ def log_training_run(
     An interrupt (Ctrl-C, SIGTERM) ends the run KILLED, any other failure FAILED; neither
     registers anything. `run_id` logs into a run that exists already (a sweep trial);
     `model_output` (a pipeline step's output folder) receives the MLflow model folder too.
+    `figure` returns the diagnostics PNG once it is drawn: it is asked for after the model is
+    saved, so the drawing overlaps the saving.
     """
     import mlflow
 
@@ -129,8 +131,8 @@ def log_training_run(
         mlflow.set_tags(tags)
         if data is not None:
             log_training_data(data, signature)
-        mlflow.log_artifact(str(figure_png))
         _log_model(pipeline, signature, input_example, model_output)
+        mlflow.log_artifact(str(figure()))
         model_uri = f"runs:/{run.info.run_id}/{MODEL_ARTIFACT_PATH}"
         version = None
         if registered_model_name:

@@ -12,7 +12,8 @@ import gc
 import os
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,21 +52,24 @@ def train_and_log(
     from concurrent.futures import ThreadPoolExecutor
 
     from diabetes_model import tracking
-    from diabetes_model.core.fitting import fit_and_evaluate
+    from diabetes_model.core.fitting import check_hyperparameters, fit_and_evaluate
     from diabetes_model.lineage import collect_lineage
     from diabetes_model.tables import file_sha256
 
-    with ThreadPoolExecutor(1) as hashing:  # the file's hash, while the table is read
-        sha256 = hashing.submit(file_sha256, Path(config.data))
+    # The file's hash while the table is read; opening the MLflow store (a second on SQLite) once
+    # the table proved valid, while the model fits. A store that cannot be used is reported after.
+    with ThreadPoolExecutor(2) as background:
+        sha256 = background.submit(file_sha256, Path(config.data))
         rows, schema, shape = _rows(config)
-    result = fit_and_evaluate(rows, schema, config.hyperparameters, config.random_state)
-    del rows  # the result keeps what it needs
+        check_hyperparameters(schema, config.hyperparameters, config.random_state)
+        store = background.submit(tracking.use_store, tracking_uri, config.experiment)
+        result = fit_and_evaluate(rows, schema, config.hyperparameters, config.random_state)
+        del rows  # the result keeps what it needs
+        experiment_id = store.result()
     lineage = collect_lineage(config.data, shape[0], sha256=sha256.result())
     refused = _baseline_refusal(schema, result) if not config.register_anyway else ""
     metrics = {**result.metrics, **_baseline_metric(schema, result.baseline)}
-    with tempfile.TemporaryDirectory() as folder:
-        figure_png = Path(folder, "diagnostics.png")
-        experiment_id = _store_while_drawing(tracking_uri, config, result, figure_png)
+    with tempfile.TemporaryDirectory() as folder, _drawing(config, result, folder) as figure:
         logged = tracking.log_training_run(
             experiment_id=experiment_id,
             run_id=run_id,
@@ -77,7 +81,7 @@ def train_and_log(
                 schema, result.x_train, result.pipeline.predict(result.x_train.head(5))
             ),
             input_example=result.x_train.head(5),
-            figure_png=figure_png,
+            figure=figure,
             data=_training_data(config, shape, lineage.data_sha256),
             registered_model_name=config.model_name if config.register and not refused else None,
             model_output=config.model_output,
@@ -121,30 +125,33 @@ def _training_data(config: TrainingConfig, shape: tuple[int, int], sha256: str) 
     return TrainingData(str(path.resolve()), path.stem, sha256, shape[0], shape[1])
 
 
-def _store_while_drawing(
-    tracking_uri: str, config: TrainingConfig, result: Any, figure_png: Path
-) -> str:
-    """The experiment's id; the diagnostics figure is drawn by a second process meanwhile
-    (see plots.render_in_background)."""
-    from diabetes_model import tracking
+@contextmanager
+def _drawing(config: TrainingConfig, result: Any, folder: str) -> Iterator[Callable[[], Path]]:
+    """Draw the diagnostics figure in a second process while the store opens and the model is
+    saved (see plots.render_in_background); yields the wait for its PNG. A figure not waited for
+    (the logging failed or was interrupted) is not drawn to the end."""
     from diabetes_model.plots import render_in_background
 
     proba, classes = (
         (result.test_proba, result.classes) if result.test_proba is not None else (None, ())
     )
+    png = Path(folder, "diagnostics.png")
     title = f"{config.model_name} (test set)"
     drawing = render_in_background(
-        figure_png, title, result.y_test, result.test_predictions, proba, classes
+        png, title, result.y_test, result.test_predictions, proba, classes
     )
+
+    def drawn() -> Path:
+        if drawing.wait() != 0:
+            raise RuntimeError("drawing the diagnostics figure failed; its error is above")
+        return png
+
     try:
-        experiment_id = tracking.use_store(tracking_uri, config.experiment)
-    except BaseException:
-        drawing.kill()
-        drawing.wait()
-        raise
-    if drawing.wait() != 0:
-        raise RuntimeError("drawing the diagnostics figure failed; its error is above")
-    return experiment_id
+        yield drawn
+    finally:
+        if drawing.poll() is None:
+            drawing.kill()
+            drawing.wait()
 
 
 def _params(config: TrainingConfig, schema: Schema, hyperparameters: Mapping[str, Any]) -> dict:

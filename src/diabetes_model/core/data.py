@@ -7,7 +7,7 @@ without a label cannot be learned from. Column-level rules are in `core.schema`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -72,14 +72,19 @@ def features_frame(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
                 "float64", copy=False
             )
         elif feature.kind == "boolean":
-            columns[feature.name] = column.map(_as_boolean, na_action="ignore").astype(object)
+            columns[feature.name] = _each_distinct(column, _as_boolean)
         else:
-            columns[feature.name] = (
-                column.astype(object)
-                .where(column.notna(), np.nan)
-                .map(lambda value: value if isinstance(value, float) else str(value))
-            )
+            columns[feature.name] = _each_distinct(column, str)
     return pd.DataFrame(columns, index=frame.index)
+
+
+def _each_distinct(column: pd.Series, convert: Callable[[object], object]) -> pd.Series:
+    """`convert` applied to each value, NaN for a missing one, as Python objects. A column of a
+    million rows holds a few hundred distinct values: converting those and indexing with the
+    codes is about a hundred times faster than a call per row."""
+    codes, distinct = pd.factorize(column, use_na_sentinel=True)
+    converted = np.array([*map(convert, distinct), np.nan], dtype=object)
+    return pd.Series(converted[codes], index=column.index, dtype=object)  # code -1: the NaN
 
 
 def target_series(frame: pd.DataFrame, schema: Schema) -> pd.Series:
