@@ -1,11 +1,11 @@
 """Benchmarks of the local loop, each against a baseline measured in the same run (medians).
 
-    python benchmarks/local_loop.py [--runs 5] [--big-rows 1000000]
+    python benchmarks/local_loop.py [--runs 5]
 
 1. `invoke --list` in this project against `invoke --list` on an empty task file (target < 0.5 s).
 2. `invoke train` against benchmarks/autolog_baseline.py, which does what the common examples do:
    mlflow.autolog() around a fit of the same pipeline on the same data (target: at most half its time).
-3. Time and peak memory of `invoke train` on a synthetic CSV of 1,000,000 rows and 20 columns.
+Large tables have their own benchmark against a bare fit: benchmarks/big_tables.py.
 
 Every MLflow run goes to a temporary SQLite store; nothing in the project is touched. The runs of two
 commands alternate, so a slower or busier moment of the machine hits both alike.
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -28,19 +27,14 @@ BIN = Path(sys.executable).parent
 INVOKE = str(BIN / "invoke")
 
 
-def timed(
-    command: list[str], cwd: Path, env: dict[str, str], check: bool = True
-) -> tuple[float, int]:
-    """Wall time of one command, and the peak resident memory (KiB) of its largest process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def timed(command: list[str], cwd: Path, env: dict[str, str], check: bool = True) -> float:
+    """Wall time of one command."""
     start = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if check and done.returncode != 0:
         sys.exit(f"benchmark command failed: {' '.join(command)}\n{done.stderr[-2000:]}")
-    # ru_maxrss of children is a high-water mark over all of them: read it as the peak only when
-    # it grew, which is why the big-data run goes first in its own process (see main).
-    return elapsed, max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before)
+    return elapsed
 
 
 def alternate(commands: dict[str, tuple[list[str], Path, dict[str, str]]], runs: int):
@@ -50,7 +44,7 @@ def alternate(commands: dict[str, tuple[list[str], Path, dict[str, str]]], runs:
         timed(command, cwd, env, check=name != "empty")
     for _ in range(runs):
         for name, (command, cwd, env) in commands.items():
-            times[name].append(timed(command, cwd, env, check=name != "empty")[0])
+            times[name].append(timed(command, cwd, env, check=name != "empty"))
     return {name: statistics.median(values) for name, values in times.items()}, times
 
 
@@ -61,44 +55,10 @@ def environment(store: Path) -> dict[str, str]:
     return env
 
 
-def synthetic_csv(path: Path, rows: int, columns: int = 20) -> None:
-    import numpy as np
-    import pandas as pd
-
-    rng = np.random.default_rng(0)
-    features = rng.normal(size=(rows, columns - 1))
-    weights = rng.normal(size=columns - 1)
-    frame = pd.DataFrame(features, columns=[f"x{i}" for i in range(columns - 1)])
-    frame["target"] = features @ weights + rng.normal(scale=0.5, size=rows)
-    frame.to_csv(path, index=False)
-
-
-def bench_big(rows: int, runs: int) -> None:
-    """Runs in a child process of its own so that ru_maxrss is this workload's alone."""
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp_path = Path(tmp)
-        data = tmp_path / "big.csv"
-        synthetic_csv(data, rows)
-        env = environment(tmp_path / "store")
-        command = [INVOKE, "train", "--data", str(data), "--no-register"]
-        results = [timed(command, ROOT, env) for _ in range(runs)]
-        seconds = statistics.median(t for t, _ in results)
-        peak_mib = max(m for _, m in results) / 1024
-        size_mib = data.stat().st_size / 2**20
-        print(f"| `invoke train`, {rows:,} rows x 20 columns ({size_mib:.0f} MiB CSV) "
-              f"| {seconds:.1f} s | peak RSS {peak_mib:,.0f} MiB | runs: "
-              + ", ".join(f"{t:.1f}" for t, _ in results) + " |")  # fmt: skip
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--big-rows", type=int, default=1_000_000)
-    parser.add_argument("--only-big", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.only_big:
-        bench_big(args.big_rows, args.runs)
-        return
 
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, medians of {args.runs} runs\n")
     print("| measurement | ours | baseline | ratio | runs (ours / baseline) |")
@@ -140,23 +100,6 @@ def main() -> None:
             raw["ours"],
             raw["autolog"],
         )
-
-    print()
-    print("| measurement | median time | memory | runs (s) |")
-    print("| --- | --- | --- | --- |")
-    sys.stdout.flush()
-    subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--only-big",
-            "--runs",
-            str(args.runs),
-            "--big-rows",
-            str(args.big_rows),
-        ],
-        check=True,
-    )
 
 
 def report(
