@@ -124,8 +124,8 @@ def own_data(rel: str, text: str, a: argparse.Namespace) -> str:
 
 
 def formatted(root: Path, files: list[Path]) -> None:
-    """New names change line lengths and import order, and a removed block leaves blank lines:
-    let ruff settle them."""
+    """New names change line lengths and import order, and a removed block leaves blank lines
+    and imports that only it used: let ruff settle them."""
     code = [str(p) for p in files if p.suffix in {".py", ".ipynb"} and p.is_file()]
     ruff = [sys.executable, "-m", "ruff"]
     if not code or subprocess.run([*ruff, "--version"], capture_output=True).returncode:
@@ -134,7 +134,7 @@ def formatted(root: Path, files: list[Path]) -> None:
             print("rename: ruff not found; run `ruff format` and `ruff check --fix` once yourself")
             return
     quiet = {"cwd": root, "capture_output": True}
-    subprocess.run([*ruff, "check", "--fix", "--select", "I", "--quiet", *code], **quiet)
+    subprocess.run([*ruff, "check", "--fix", "--select", "I,F401", "--quiet", *code], **quiet)
     subprocess.run([*ruff, "format", "--quiet", *code], **quiet)
 
 

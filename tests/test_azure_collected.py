@@ -10,14 +10,13 @@ from collections.abc import Iterator
 
 import pandas as pd
 import pytest
-import yaml
 from azure_fake import FakeAzure, fake_azure
 from azure_fake.online import collect_inputs
 from deploy_support import endpoint_of, run
 from github_fake import github_api
 from invoke import Config, Exit, MockContext, Result
 from project_tasks import load_project_tasks
-from projects import ROOT, make_project
+from projects import invoke_config, make_project
 from registry_support import PASSED, register_model
 
 from diabetes_model.azure.collected import remote_drift
@@ -147,7 +146,7 @@ def test_a_champion_without_a_training_data_asset_is_one_line(cloud, tmp_path, d
 
 @pytest.fixture
 def context(tmp_path) -> MockContext:
-    config = yaml.safe_load((ROOT / "invoke.yaml").read_text())
+    config = invoke_config()
     config["project"]["data_path"] = str(tmp_path / "no-data.csv")
     return MockContext(config=Config(overrides=config), run=Result(exited=0))
 

@@ -7,8 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-import yaml
-from projects import make_project
+from projects import invoke_config, make_project
 
 from diabetes_model.azure import jobs
 from diabetes_model.azure.register import register_job_model
@@ -24,7 +23,7 @@ def opted_in(request: pytest.FixtureRequest) -> None:
 
 
 def test_a_small_job_completes_in_the_workspace_and_its_model_registers(tmp_path, diabetes_csv):
-    config = yaml.safe_load((ROOT / "invoke.yaml").read_text())
+    config = invoke_config()
     settings = {**config["project"], "data_path": str(diabetes_csv)}
     azure = {**config["azure"], "output_dir": str(tmp_path)}
     project = make_project(tmp_path, project=settings, azure=azure)

@@ -11,6 +11,7 @@ import pytest
 import yaml
 from invoke import Config, Exit, MockContext, Result
 from project_tasks import load_project_tasks
+from projects import invoke_config
 
 from diabetes_model import job_specs
 from diabetes_model.azure import assets
@@ -34,7 +35,7 @@ def data_file(tmp_path: Path, diabetes_csv: Path) -> Path:
 @pytest.fixture
 def context(tmp_path: Path, data_file: Path) -> MockContext:
     """A context with the project's invoke.yaml, its data and outputs moved under tmp_path."""
-    config = yaml.safe_load((ROOT / "invoke.yaml").read_text())
+    config = invoke_config()
     config["project"]["data_path"] = str(data_file)
     config["azure"]["output_dir"] = str(tmp_path / "outputs")
     return MockContext(config=Config(overrides=config), run=Result(exited=0))

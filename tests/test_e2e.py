@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from projects import copy_invoke_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 INVOKE = str(Path(sys.executable).parent / "invoke")
@@ -20,8 +21,9 @@ pytestmark = pytest.mark.e2e
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the project in its own git repository, as a user's clone would be."""
     copy = tmp_path_factory.mktemp("project")
-    for name in ("tasks.py", "invoke.yaml", "pyproject.toml", ".gitignore"):
+    for name in ("tasks.py", "pyproject.toml", ".gitignore"):
         shutil.copy(ROOT / name, copy / name)
+    copy_invoke_yaml(copy)
     for folder in ("src", "azureml"):  # azureml/train.yml holds the training command
         shutil.copytree(ROOT / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__"))
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]

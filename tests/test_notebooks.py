@@ -17,6 +17,7 @@ import pytest
 import yaml
 from invoke import MockContext, Result
 from project_tasks import load_project_tasks
+from projects import copy_invoke_yaml
 
 from diabetes_model.workstation import notebooks as notebook_run
 
@@ -83,8 +84,8 @@ def test_a_notebook_calls_the_package_and_defines_no_logic_of_its_own(path):
 def copy_project(project: Path) -> Path:
     """What the notebooks read from the project: settings, specs and themselves; no config.json."""
     project.mkdir()
-    for name in ("invoke.yaml", "environment.yml"):
-        shutil.copy(ROOT / name, project / name)
+    shutil.copy(ROOT / "environment.yml", project / "environment.yml")
+    copy_invoke_yaml(project)
     shutil.copytree(ROOT / "azureml", project / "azureml")
     (project / "src").symlink_to(ROOT / "src")  # the job's code folder (`code: ../src`)
     (project / "notebooks").mkdir()

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from invoke import Config, Exit, MockContext, Result
 from project_tasks import load_project_tasks
+from projects import invoke_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,7 +22,7 @@ def tasks():
 
 @pytest.fixture
 def context(tmp_path: Path, diabetes_csv: Path) -> MockContext:
-    config = yaml.safe_load((ROOT / "invoke.yaml").read_text())
+    config = invoke_config()
     config["project"]["data_path"] = str(diabetes_csv)
     config["azure"]["output_dir"] = str(tmp_path / "azureml")
     config["pipeline"]["output_dir"] = str(tmp_path / "pipeline")

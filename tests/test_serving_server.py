@@ -181,10 +181,14 @@ def test_clients_that_stall_mid_request_do_not_hold_up_the_others(server):
         assert len(response.json()["predictions"]) == 1
 
 
+# copier: deploy-begin (the deployment specs)
 @pytest.mark.parametrize("slot", ["blue", "green"])
 def test_the_deployments_give_the_server_the_environment_invoke_serve_gives_it(slot):
     spec = yaml.safe_load((ROOT / "azureml" / f"deployment-{slot}.yml").read_text())
     assert SERVER_ENVIRONMENT.items() <= spec["environment_variables"].items()
+
+
+# copier: deploy-end
 
 
 def test_it_listens_on_the_loopback_address_only(server):

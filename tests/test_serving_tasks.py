@@ -13,10 +13,10 @@ from typing import ClassVar
 
 import pandas as pd
 import pytest
-import yaml
 from example_tables import penguins
 from invoke import Config, Exit, MockContext, Result
 from project_tasks import load_project_tasks
+from projects import invoke_config
 from serving_support import register_model
 
 from diabetes_model.core import drift
@@ -31,7 +31,7 @@ tasks = load_project_tasks()
 
 
 def context(**sections) -> MockContext:
-    config = yaml.safe_load((ROOT / "invoke.yaml").read_text())
+    config = invoke_config()
     for name, values in sections.items():
         config[name] = {**config.get(name, {}), **values}
     return MockContext(config=Config(overrides=config), run=Result(exited=0), repeat=True)
@@ -255,6 +255,7 @@ def test_predict_without_data_or_file_says_what_to_do(tmp_path):
         tasks.predict(c, url="http://127.0.0.1:9/score")
 
 
+# copier: deploy-begin (invoke deploy)
 def test_deploy_dry_run_writes_specs_where_configured(tmp_path, monkeypatch, capsys):
     for name in ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZUREML_WORKSPACE_NAME"):
         monkeypatch.delenv(name, raising=False)
@@ -267,6 +268,9 @@ def test_deploy_dry_run_writes_specs_where_configured(tmp_path, monkeypatch, cap
 def test_deploy_refuses_a_slot_that_is_not_blue_or_green(tmp_path):
     with pytest.raises(Exit, match="use blue or green"):
         tasks.deploy(context(deploy={"output_dir": str(tmp_path)}), dry_run=True, slot="red")
+
+
+# copier: deploy-end
 
 
 def write_log(path: Path, frame: pd.DataFrame) -> None:
@@ -303,7 +307,11 @@ def test_drift_defaults_are_the_drift_module_defaults():
 
 
 def test_every_serving_task_documents_every_flag():
-    for task in (tasks.serve, tasks.predict, tasks.deploy, tasks.drift):
+    serving = [tasks.serve, tasks.predict, tasks.drift]
+    # copier: deploy-begin
+    serving.append(tasks.deploy)
+    # copier: deploy-end
+    for task in serving:
         flags = set(inspect.signature(task.body).parameters) - {"c"}
         assert flags == set(task.help), task.name
         assert task.__doc__ and "\n" not in task.__doc__.strip()

@@ -12,6 +12,7 @@ import pytest
 import yaml
 from invoke import Config, Exit, MockContext, Result
 from project_tasks import load_project_tasks
+from projects import invoke_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,21 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 tasks = load_project_tasks()
 
 
-DEMO_TABLE = {
-    "data_source": "",
-    "data_path": "data/diabetes.csv",
-    "target": "target",
-    "task": "auto",
-    "features": "age, sex, bmi, bp, s1, s2, s3, s4, s5, s6",
-    "ignore": "",
-}
-
-
 def context(exited: int = 0) -> MockContext:
-    import yaml
-
-    project = yaml.safe_load((ROOT / "invoke.yaml").read_text())["project"]
-    project |= DEMO_TABLE  # a project made from the template may train on its own table
+    project = invoke_config()["project"]
     return MockContext(
         config=Config(overrides={"project": project}), run=Result(exited=exited), repeat=True
     )

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from projects import copy_invoke_yaml
 
 from diabetes_model.errors import UserError
 from diabetes_model.workstation import notebook_support as support
@@ -17,8 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def project_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A project with the real invoke.yaml and job spec, and no workspace configured."""
-    for name in ("invoke.yaml", "environment.yml"):
-        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copy(ROOT / "environment.yml", tmp_path / "environment.yml")
+    copy_invoke_yaml(tmp_path)
     shutil.copytree(ROOT / "azureml", tmp_path / "azureml")
     (tmp_path / "notebooks").mkdir()
     for variable in ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZUREML_WORKSPACE_NAME"):

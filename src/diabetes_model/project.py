@@ -45,6 +45,7 @@ class Specs:
     def compute(self) -> Path:
         return self.folder / "compute.yml"
 
+    # copier: deploy-begin (the online endpoint and its monitor)
     @property
     def endpoint(self) -> Path:
         return self.folder / "endpoint.yml"
@@ -56,6 +57,8 @@ class Specs:
     def deployment(self, slot: str) -> Path:
         """The deployment spec of a blue/green slot (check the slot first)."""
         return self.folder / f"deployment-{slot}.yml"
+
+    # copier: deploy-end
 
 
 @dataclass(frozen=True)
