@@ -475,17 +475,19 @@ def azure_setup(
 ):
     """azure · Create or reuse the workspace, cluster, GitHub's app, its roles and the secrets."""
     from diabetes_model.workstation import azure_setup as setup
+    from diabetes_model.workstation.az import Az
+    from diabetes_model.workstation.azure_setup_plan import target_from
 
     project = _project(c, azure_workspace)
     options = {"location": location, "app_name": app_name, "repo": repo}
     target = _checked(
-        setup.target_from,
+        target_from,
         project,
         c.config.get("setup"),
         compute_operator=compute_operator,
         **options,
     )
-    az = setup.Az(subscription=target.subscription)
+    az = Az(subscription=target.subscription)
     _checked(setup.setup, target, az, dry_run=dry_run, github=not skip_github)
 
 

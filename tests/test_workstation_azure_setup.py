@@ -14,7 +14,9 @@ from standins import FAKE_SECRETS, Standins, make
 
 from diabetes_model.errors import UserError
 from diabetes_model.workstation import azure_setup
-from diabetes_model.workstation.azure_setup import Az, Cluster, Target
+from diabetes_model.workstation import azure_setup_plan as plan
+from diabetes_model.workstation.az import Az
+from diabetes_model.workstation.azure_setup_plan import Cluster, Target
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "infra" / "main.json"
@@ -104,7 +106,7 @@ def test_the_template_declares_what_it_uses_and_the_task_passes_what_it_needs():
     used = set(re.findall(r"parameters\('(\w+)'\)", text))
     assert used == set(template["parameters"])
     assert set(re.findall(r"variables\('(\w+)'\)", text)) == set(template["variables"])
-    passed = {p.split("=")[0] for p in azure_setup.deployment_parameters(target(), True, "eastus")}
+    passed = {p.split("=")[0] for p in plan.deployment_parameters(target(), True, "eastus")}
     required = {name for name, p in template["parameters"].items() if "defaultValue" not in p}
     assert required <= passed <= set(template["parameters"])
     assert set(template["outputs"]) == {"workspaceName", "clusterName", "storageAccountName"}
@@ -143,9 +145,7 @@ def test_the_template_deploys_a_workspace_with_its_dependencies_and_the_cluster(
 def test_the_cluster_comes_from_the_compute_spec():
     cluster = Cluster.from_spec(ROOT / "azureml" / "compute.yml")
     assert cluster == Cluster("cpu-cluster", "Standard_DS3_v2", 0, 2, 900, "Dedicated")
-    parameters = dict(
-        p.split("=", 1) for p in azure_setup.deployment_parameters(target(), False, "x")
-    )
+    parameters = dict(p.split("=", 1) for p in plan.deployment_parameters(target(), False, "x"))
     assert parameters["nodeIdleTimeBeforeScaleDown"] == "PT900S"
     assert parameters["createWorkspace"] == "false"
 
@@ -154,7 +154,7 @@ def test_the_cluster_comes_from_the_compute_spec():
 
 
 def test_the_federated_credentials_trust_main_and_the_production_environment():
-    credentials = azure_setup.federated_credentials(REPO)
+    credentials = plan.federated_credentials(REPO)
     assert [c["subject"] for c in credentials] == [
         "repo:octo/diabetes:ref:refs/heads/main",
         "repo:octo/diabetes:environment:production",
@@ -174,12 +174,12 @@ def test_the_federated_credentials_trust_main_and_the_production_environment():
     ],
 )
 def test_the_repository_is_read_from_a_github_remote(url):
-    assert azure_setup.repo_from_remote(url) == REPO
+    assert plan.repo_from_remote(url) == REPO
 
 
 def test_a_remote_elsewhere_names_no_repository():
-    assert azure_setup.repo_from_remote("https://gitlab.com/octo/diabetes.git") == ""
-    assert azure_setup.repo_from_remote(None) == ""
+    assert plan.repo_from_remote("https://gitlab.com/octo/diabetes.git") == ""
+    assert plan.repo_from_remote(None) == ""
 
 
 @pytest.mark.parametrize(
@@ -203,7 +203,7 @@ def test_a_bad_name_is_refused_in_one_line_before_any_call(standins, changes, me
 
 def test_an_unknown_setup_setting_is_one_line():
     with pytest.raises(UserError, match=r"unknown setting 'region' in invoke.yaml \(setup:\)"):
-        azure_setup.SetupSettings.from_config({"region": "eastus"})
+        plan.SetupSettings.from_config({"region": "eastus"})
 
 
 # --- against the stand-in az ---------------------------------------------------------------------
@@ -263,7 +263,7 @@ def test_the_first_run_passes_the_names_and_the_cluster_spec_to_the_template(sta
         for c in standins.calls("az")
         if command(c) == ("ad", "app", "federated-credential", "create")
     ]
-    assert credentials == azure_setup.federated_credentials(REPO)
+    assert credentials == plan.federated_credentials(REPO)
 
 
 def test_a_second_run_reuses_everything_and_creates_nothing(standins):

@@ -49,24 +49,11 @@ def train_and_log(
 
     `run_id` continues a run created elsewhere (a sweep trial's child run) instead of a new one.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     from diabetes_model import tracking
-    from diabetes_model.core.fitting import check_hyperparameters, fit_and_evaluate
     from diabetes_model.lineage import collect_lineage
-    from diabetes_model.tables import file_sha256
 
-    # The file's hash while the table is read; opening the MLflow store (a second on SQLite) once
-    # the table proved valid, while the model fits. A store that cannot be used is reported after.
-    with ThreadPoolExecutor(2) as background:
-        sha256 = background.submit(file_sha256, Path(config.data))
-        rows, schema, shape = _rows(config)
-        check_hyperparameters(schema, config.hyperparameters, config.random_state)
-        store = background.submit(tracking.use_store, tracking_uri, config.experiment)
-        result = fit_and_evaluate(rows, schema, config.hyperparameters, config.random_state)
-        del rows  # the result keeps what it needs
-        experiment_id = store.result()
-    lineage = collect_lineage(config.data, shape[0], sha256=sha256.result())
+    result, schema, shape, sha256, experiment_id = _fitted(config, tracking_uri)
+    lineage = collect_lineage(config.data, shape[0], sha256=sha256)
     refused = _baseline_refusal(schema, result) if not config.register_anyway else ""
     metrics = {**result.metrics, **_baseline_metric(schema, result.baseline)}
     with tempfile.TemporaryDirectory() as folder, _drawing(config, result, folder) as figure:
@@ -96,6 +83,31 @@ def train_and_log(
         schema=schema,
         not_registered=refused if config.register else "",
     )
+
+
+def _fitted(
+    config: TrainingConfig, tracking_uri: str
+) -> tuple[Any, Schema, tuple[int, int], str, str]:
+    """The fit's result, the table's schema, shape and SHA-256, and the experiment's id.
+
+    The file is hashed while the table is read; the MLflow store (a second to open on SQLite) is
+    opened while the model fits, once the table and the hyperparameters proved valid, so bad input
+    touches no store. A store that cannot be used is reported after the fit.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from diabetes_model import tracking
+    from diabetes_model.core.fitting import check_hyperparameters, fit_and_evaluate
+    from diabetes_model.tables import file_sha256
+
+    with ThreadPoolExecutor(2) as background:
+        sha256 = background.submit(file_sha256, Path(config.data))
+        rows, schema, shape = _rows(config)
+        check_hyperparameters(schema, config.hyperparameters, config.random_state)
+        store = background.submit(tracking.use_store, tracking_uri, config.experiment)
+        result = fit_and_evaluate(rows, schema, config.hyperparameters, config.random_state)
+        del rows  # the result keeps what it needs
+        return result, schema, shape, sha256.result(), store.result()
 
 
 def _rows(config: TrainingConfig) -> tuple[Any, Schema, tuple[int, int]]:

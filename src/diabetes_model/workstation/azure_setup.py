@@ -6,7 +6,8 @@ in as (OIDC: federated credentials for `main` and the `production` environment, 
 on the workspace; and the GitHub secrets and variables (`invoke github-secrets`). Every step reads
 first and creates only what is missing, so a second run changes nothing; `dry_run` only reads.
 
-The names, ids and az arguments are worked out by pure functions; `Az` is the edge that runs az.
+The names, ids and az arguments are worked out by pure functions (azure_setup_plan.py); `Az` is
+the edge that runs az (az.py); here are the steps.
 Ids (subscription, tenant, app) are never printed, and the steps name the resource group and the
 workspace by role, not by value, as `invoke doctor` does; az's messages are redacted of every id.
 """
@@ -14,292 +15,28 @@ workspace by role, not by value, as `invoke doctor` does; az's messages are reda
 from __future__ import annotations
 
 import json
-import re
-import subprocess
-from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from diabetes_model.azure.settings import Workspace
 from diabetes_model.console import Say
-from diabetes_model.errors import UserError, first_line
-from diabetes_model.settings import merge
+from diabetes_model.errors import UserError
 from diabetes_model.workstation import github_secrets
-from diabetes_model.workstation.doctor import redact
 
 if TYPE_CHECKING:
-    from diabetes_model.project import Project
+    pass
 
-TEMPLATE = Path("infra") / "main.json"
-DEPLOYMENT_NAME = "diabetes-model-infra"
-# What the workflows log in as: train.yml and drift.yml run on `main`, deploy.yml in the
-# `production` environment (README: Log in from GitHub Actions with OIDC).
-BRANCH = "main"
-ENVIRONMENT = "production"
-ISSUER = "https://token.actions.githubusercontent.com"
-AUDIENCE = "api://AzureADTokenExchange"
-DATA_SCIENTIST = "AzureML Data Scientist"
-COMPUTE_OPERATOR = "AzureML Compute Operator"
-# Who may assign roles (Microsoft.Authorization/roleAssignments/write), for the error's fix.
-ROLE_ADMINS = "Owner, User Access Administrator or Role Based Access Control Administrator"
-
-_GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
-# Naming rules of Azure (resource groups, Azure ML workspaces and computes, regions) and GitHub.
-_NAMES = {
-    "resource group": (r"[-\w.()]{0,89}[-\w()]", "1-90 letters, digits, '-', '_', '.', '(', ')'"),
-    "workspace": (r"[A-Za-z0-9][-\w]{2,32}", "3-33 letters, digits, '-' or '_', no leading '-'"),
-    "cluster": (
-        r"[A-Za-z][-A-Za-z0-9]{1,15}",
-        "2-16 letters, digits or '-', starting with a letter",
-    ),
-    "location": (r"[a-z][a-z0-9]{2,}", "a region name such as eastus or westeurope"),
-    "repository": (r"[-\w.]+/[-\w.]+", "OWNER/NAME"),
-    "app name": (r"[^\s].{0,119}", "1-120 characters"),
-}
-
-
-@dataclass(frozen=True)
-class SetupSettings:
-    """invoke.yaml's `setup:` section."""
-
-    # Region of a new resource group and workspace (an existing group keeps its own).
-    location: str = "eastus"
-    # Display name of the app registration that GitHub Actions logs in as.
-    app_name: str = "diabetes-model-github"
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any] | None) -> SetupSettings:
-        return merge(cls, [("invoke.yaml (setup:)", config or {})])
-
-
-@dataclass(frozen=True)
-class Cluster:
-    """The training cluster, as azureml/compute.yml describes it."""
-
-    name: str
-    size: str
-    min_nodes: int
-    max_nodes: int
-    idle_seconds: int
-    priority: str  # Dedicated or LowPriority
-
-    @classmethod
-    def from_spec(cls, path: Path) -> Cluster:
-        import yaml
-
-        spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        tier = str(spec.get("tier", "dedicated")).replace("_", "").lower()
-        return cls(
-            name=str(spec["name"]),
-            size=str(spec.get("size", "Standard_DS3_v2")),
-            min_nodes=int(spec.get("min_instances", 0)),
-            max_nodes=int(spec.get("max_instances", 1)),
-            idle_seconds=int(spec.get("idle_time_before_scale_down", 900)),
-            priority="LowPriority" if tier == "lowpriority" else "Dedicated",
-        )
-
-
-@dataclass(frozen=True)
-class Target:
-    """What to set up, from flags, invoke.yaml and the environment."""
-
-    resource_group: str
-    workspace: str
-    location: str
-    repo: str
-    app_name: str
-    cluster: Cluster
-    template: Path
-    subscription: str = ""  # empty: az's current subscription
-    location_given: bool = False  # an explicit --location wins over an existing group's region
-    compute_operator: bool = False
-
-    def check(self) -> Target:
-        """Refuse a missing or malformed name in one line, before any az call."""
-        given = {
-            "resource group": (self.resource_group, "AZURE_RESOURCE_GROUP (or --resource-group)"),
-            "workspace": (self.workspace, "AZUREML_WORKSPACE_NAME (or --workspace)"),
-            "cluster": (self.cluster.name, "name: in azureml/compute.yml"),
-            "location": (self.location, "--location (or setup.location in invoke.yaml)"),
-            "repository": (self.repo, "--repo OWNER/NAME"),
-            "app name": (self.app_name, "--app-name (or setup.app_name in invoke.yaml)"),
-        }
-        for what, (value, where) in given.items():
-            pattern, rule = _NAMES[what]
-            if not value:
-                raise UserError(f"no {what} given: set {where}")
-            if not re.fullmatch(pattern, value):
-                raise UserError(f"bad {what} name {value!r}: use {rule}; set {where}")
-        if not self.template.is_file():
-            raise UserError(
-                f"{self.template} is missing: restore it from git (git checkout -- infra)"
-            )
-        return self
-
-
-def target_from(
-    project: Project,
-    config: Mapping[str, Any] | None,
-    location: str = "",
-    app_name: str = "",
-    repo: str = "",
-    compute_operator: bool = False,
-) -> Target:
-    """The target from the project's settings (workspace: flags > environment > config.json),
-    invoke.yaml's `setup:` and this task's flags; the repository defaults to git's `origin`."""
-    from diabetes_model.gitinfo import git
-
-    settings = SetupSettings.from_config(config)
-    azure = project.azure
-    return Target(
-        resource_group=azure.resource_group,
-        workspace=azure.workspace_name,
-        location=location or settings.location,
-        repo=repo or repo_from_remote(git(project.root, "remote", "get-url", "origin")),
-        app_name=app_name or settings.app_name,
-        cluster=Cluster.from_spec(project.specs.compute),
-        template=project.root / TEMPLATE,
-        subscription=azure.subscription_id,
-        location_given=bool(location),
-        compute_operator=compute_operator,
-    ).check()
-
-
-def repo_from_remote(url: str | None) -> str:
-    """OWNER/NAME of a GitHub remote URL (https or ssh), or "" for anything else."""
-    found = re.fullmatch(
-        r"(?:https://|ssh://git@|git@)github\.com[:/]([^/]+/[^/]+?)(?:\.git)?/?", url or ""
-    )
-    return found.group(1) if found else ""
-
-
-def federated_credentials(repo: str) -> list[dict[str, Any]]:
-    """The two credentials GitHub's OIDC tokens are exchanged with: `main`, and `production`."""
-    subjects = {
-        "github-main": f"repo:{repo}:ref:refs/heads/{BRANCH}",
-        f"github-{ENVIRONMENT}": f"repo:{repo}:environment:{ENVIRONMENT}",
-    }
-    return [
-        {"name": name, "issuer": ISSUER, "subject": subject, "audiences": [AUDIENCE]}
-        for name, subject in subjects.items()
-    ]
-
-
-def deployment_parameters(target: Target, create_workspace: bool, location: str) -> list[str]:
-    """`--parameters` of infra/main.json: the workspace and the cluster of azureml/compute.yml."""
-    cluster = target.cluster
-    values = {
-        "location": location,
-        "workspaceName": target.workspace,
-        "createWorkspace": str(create_workspace).lower(),
-        "clusterName": cluster.name,
-        "vmSize": cluster.size,
-        "vmPriority": cluster.priority,
-        "minNodeCount": cluster.min_nodes,
-        "maxNodeCount": cluster.max_nodes,
-        "nodeIdleTimeBeforeScaleDown": f"PT{cluster.idle_seconds}S",
-    }
-    return [f"{name}={value}" for name, value in values.items()]
-
-
-def roles(target: Target) -> list[str]:
-    """The app's roles on the workspace. The template creates the cluster, so the workflows need
-    Compute Operator only when one of them runs `invoke compute` (--compute-operator)."""
-    return [DATA_SCIENTIST, *([COMPUTE_OPERATOR] if target.compute_operator else [])]
-
-
-# --- the edge: az ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Done:
-    code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def missing(self) -> bool:
-        """az's answer for a resource that is not there (exit code 3 since az 2.x)."""
-        text = self.stderr
-        return self.code != 0 and (
-            self.code == 3
-            or "NotFound" in text
-            or "could not be found" in text
-            or "was not found" in text
-        )
-
-
-Runner = Callable[[Sequence[str]], Done]
-GhRunner = Callable[[Sequence[str], str], tuple[int, str]]
-# How Azure (ARM, Microsoft Graph) says that the account lacks a role.
-_DENIED = (
-    "AuthorizationFailed",
-    "Authorization_RequestDenied",
-    "Insufficient privileges",
-    "Forbidden",
+from diabetes_model.workstation.az import Az, GhRunner, az_answer
+from diabetes_model.workstation.azure_setup_plan import (
+    DEPLOYMENT_NAME,
+    ISSUER,
+    ROLE_ADMINS,
+    TEMPLATE,
+    Target,
+    deployment_parameters,
+    federated_credentials,
+    roles,
 )
-
-
-def _json(what: str, text: str) -> Any:
-    try:
-        return json.loads(text) if text.strip() else None
-    except json.JSONDecodeError:
-        raise UserError(
-            f"could not {what}: az did not answer in JSON ({first_line(text)[:80]}); "
-            "update the Azure CLI (az upgrade), rerun"
-        ) from None
-
-
-def run_az(argv: Sequence[str]) -> Done:
-    """Run one az command, its output captured (az's own messages are redacted before showing)."""
-    try:
-        done = subprocess.run(
-            ["az", *argv], capture_output=True, text=True, timeout=1800, check=False
-        )
-    except FileNotFoundError:
-        raise UserError(
-            "the Azure CLI (az) is not installed: the devcontainer has it; elsewhere install it "
-            "(https://aka.ms/installazurecli), run `az login`, rerun"
-        ) from None
-    return Done(done.returncode, done.stdout, done.stderr)
-
-
-class Az:
-    """az through `runner`; failures become one redacted line with a fix."""
-
-    def __init__(self, runner: Runner = run_az, subscription: str = "") -> None:
-        self.runner = runner
-        self.subscription = subscription
-        self.secrets: list[str] = []
-
-    def __call__(self, what: str, *argv: str, arm: bool = False, fix: str = "") -> Any:
-        """Run az, return its JSON output (None when empty); raise UserError naming `what`."""
-        done = self.read(*argv, arm=arm)
-        if done.code != 0:
-            raise self.error(what, done, fix)
-        return _json(what, done.stdout)
-
-    def read(self, *argv: str, arm: bool = False) -> Done:
-        subscription = ["--subscription", self.subscription] if arm and self.subscription else []
-        return self.runner([*argv, *subscription, "--only-show-errors"])
-
-    def error(self, what: str, done: Done, fix: str = "") -> UserError:
-        text = done.stderr or done.stdout
-        lines = [line.strip() for line in text.splitlines() if line.strip()]
-        reason = next((line for line in lines if line.startswith("ERROR")), first_line(text))
-        reason = _GUID.sub("***", redact(reason.removeprefix("ERROR:").strip(), self.secrets))
-        if "az login" in text or ("AADSTS" in text and "expired" in text):
-            fix = "log in first: `invoke login` (or `az login`), then rerun"
-        elif not any(sign in text for sign in _DENIED):
-            fix = ""
-        return UserError(
-            f"could not {what}: {reason or f'az exit code {done.code}'}"
-            + (f" ({fix})" if fix else "")
-        )
-
-
-# --- the steps ---------------------------------------------------------------------------------
 
 
 @dataclass
@@ -354,7 +91,7 @@ def _resource_group(run: _Run) -> None:
     if group.code == 0:
         run.group_found = True
         if not target.location_given:
-            found = _json("read the resource group", group.stdout).get("location")
+            found = az_answer("read the resource group", group.stdout).get("location")
             run.location = found or run.location
         say("resource group: reused")
     elif group.missing:
@@ -385,7 +122,7 @@ def _workspace_and_cluster(run: _Run) -> None:
             if done.code == 0:
                 found[name] = True
                 if name == "workspace":  # the cluster goes where its workspace is
-                    where = _json("read the workspace", done.stdout).get("location")
+                    where = az_answer("read the workspace", done.stdout).get("location")
                     run.location = where or run.location
             elif not done.missing:
                 raise az.error(f"read the {name}", done)
