@@ -166,6 +166,15 @@ def _hyperparameters(values: dict[str, Any]) -> tuple[dict[str, Any], tuple[str,
     return named, tuple(arg for pair in values["param"] or [] for arg in ("--param", pair))
 
 
+def _refuse_bad_params(values: dict[str, Any]) -> None:
+    """--param pairs checked before any work: not in a job an hour later, nor after the first
+    pipeline steps (importing scikit-learn, which knows the names, takes a second)."""
+    if values["param"]:
+        from diabetes_model.core.model import parse_param_pairs
+
+        _checked(parse_param_pairs, values["param"])
+
+
 def _project(c: Context, azure_workspace: dict[str, str] | None = None, **flags: Any):
     """The settings of this checkout: invoke.yaml (with INVOKE_*), config.json, environment, flags."""
     from diabetes_model.project import Project
@@ -288,10 +297,7 @@ def train(
     overrides, extra = _hyperparameters(hyperparameters)
     extra += ("--no-register",) if no_register else ()
     if _runs_remotely(azure_job):
-        from diabetes_model.core.model import parse_param_pairs
-
-        # Refused here, not in the job an hour later.
-        _checked(parse_param_pairs, hyperparameters["param"] or [])
+        _refuse_bad_params(hyperparameters)
         _submit(project, project.specs.train, azure_job, overrides=overrides, extra_args=extra)
         return
     from diabetes_model.job_specs import local_training_command
@@ -331,10 +337,7 @@ def pipeline(
     """local · Prep, train, evaluate against the champion, register what passes; --remote too."""
     project = _project(c, azure_workspace, data_path=data, experiment_name=experiment)
     overrides, train_args = _hyperparameters(hyperparameters)
-    if train_args:  # refused before any step runs (scikit-learn knows the names: 1 s to import)
-        from diabetes_model.core.model import parse_param_pairs
-
-        _checked(parse_param_pairs, hyperparameters["param"])
+    _refuse_bad_params(hyperparameters)
     if _runs_remotely(azure_job):
         from diabetes_model.azure import pipeline as remote
 

@@ -271,7 +271,7 @@ def test_cycles_are_collected_while_fitting_and_a_pause_resumes_after(
     import pandas as pd
     from sklearn.pipeline import Pipeline
 
-    from diabetes_model.core.fitting import fit_and_evaluate, training_rows
+    from diabetes_model.core.fitting import checked_pipeline, fit_and_evaluate, training_rows
     from diabetes_model.core.schema import infer_schema
 
     seen_during_fit = []
@@ -287,7 +287,10 @@ def test_cycles_are_collected_while_fitting_and_a_pause_resumes_after(
     enabled_before = gc.isenabled()
     try:
         gc.disable() if paused_before else gc.enable()
-        fit_and_evaluate(training_rows(frame, schema, 0.25, 0), schema, {"max_iter": 5}, 0)
+        pipeline = checked_pipeline(schema, {"max_iter": 5}, 0)
+        fit_and_evaluate(
+            training_rows(frame, schema, 0.25, 0), schema, pipeline, {"max_iter": 5}, 0
+        )
         enabled_after = gc.isenabled()
     finally:
         gc.unfreeze()

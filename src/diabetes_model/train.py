@@ -97,15 +97,17 @@ def _fitted(
     from concurrent.futures import ThreadPoolExecutor
 
     from diabetes_model import tracking
-    from diabetes_model.core.fitting import check_hyperparameters, fit_and_evaluate
+    from diabetes_model.core.fitting import checked_pipeline, fit_and_evaluate
     from diabetes_model.tables import file_sha256
 
     with ThreadPoolExecutor(2) as background:
         sha256 = background.submit(file_sha256, Path(config.data))
         rows, schema, shape = _rows(config)
-        check_hyperparameters(schema, config.hyperparameters, config.random_state)
+        pipeline = checked_pipeline(schema, config.hyperparameters, config.random_state)
         store = background.submit(tracking.use_store, tracking_uri, config.experiment)
-        result = fit_and_evaluate(rows, schema, config.hyperparameters, config.random_state)
+        result = fit_and_evaluate(
+            rows, schema, pipeline, config.hyperparameters, config.random_state
+        )
         del rows  # the result keeps what it needs
         return result, schema, shape, sha256.result(), store.result()
 

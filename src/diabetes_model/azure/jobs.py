@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from diabetes_model import job_specs
 from diabetes_model.azure import assets
@@ -24,6 +24,10 @@ from diabetes_model.project import Project
 JOB_PUT = re.compile(r"/workspaces/[^/]+/jobs/[^/?]+(\?|$)")
 FINISHED = {"Completed": 0, "Failed": 1, "Canceled": 1, "NotResponding": 1, "Paused": 1}
 TRANSIENT = {408, 429, 500, 502, 503, 504}
+
+
+# A job's or a pipeline's submission (azure/pipeline.py): what they share, such as `compute`.
+AnySubmission = TypeVar("AnySubmission")
 
 
 @dataclass(frozen=True)
@@ -120,26 +124,20 @@ def submit(
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     """Submit the job of `submission.spec_path` (train.yml or sweep.yml); returns the exit code."""
-    azure, specs = project.azure, project.specs
-    submission = _with_default_compute(submission, azure.compute)
+    submission = with_default_compute(submission, project.azure.compute)
     git = git_info(project.root)
-    out = project.path(azure.output_dir) / f"{submission.spec_path.stem}-job.yml"
+    out = project.path(project.azure.output_dir) / f"{submission.spec_path.stem}-job.yml"
     if dry_run:
-        _, environment = assets.environment_reference(specs.environment)
-        _, data = assets.data_reference(specs.data, project.data_path)
-        resolved = resolve_spec(project, submission, environment, data, git)
+        resolved = resolve_spec(project, submission, *asset_references(project), git)
         write_spec(resolved, out, submission.spec_path)
         say(f"resolved job written to {project.shown(out)} (nothing was submitted)")
         return 0
 
     from azure.ai.ml import load_job
 
-    workspace = azure.workspace()
-    hook = notification_hook(azure.notify_emails, azure.notify_on) if azure.notify_emails else None
-    client = client_factory(workspace, raw_request_hook=hook)
+    workspace, client = job_client(project, client_factory)
     with azure_errors(workspace):
-        environment = assets.ensure_environment(client, specs.environment, say=say)
-        data = assets.ensure_data(client, specs.data, project.data_path, say=say)
+        environment, data = asset_references(project, client, say)
         resolved = resolve_spec(project, submission, environment, data, git)
         job = load_job(source=write_spec(resolved, out, submission.spec_path))
         say(snapshot_summary(resolved))
@@ -151,10 +149,31 @@ def submit(
         return wait(client, created.name, stream=True, say=say, sleep=sleep)
 
 
-def _with_default_compute(submission: Submission, compute: str) -> Submission:
+def with_default_compute(submission: AnySubmission, compute: str) -> AnySubmission:
+    """The submission on its own compute, else on the settings' (empty: the spec's)."""
     import dataclasses
 
     return dataclasses.replace(submission, compute=submission.compute or compute)
+
+
+def job_client(project: Project, client_factory: Callable[..., Any] = connect) -> tuple[Any, Any]:
+    """The workspace, and a client to it whose job submissions carry the settings' e-mails."""
+    azure = project.azure
+    workspace = azure.workspace()
+    hook = notification_hook(azure.notify_emails, azure.notify_on) if azure.notify_emails else None
+    return workspace, client_factory(workspace, raw_request_hook=hook)
+
+
+def asset_references(project: Project, client: Any = None, say: Say = print) -> tuple[str, str]:
+    """The environment and data references a job names: made sure of in the workspace, or, with
+    no client (a dry run), as they would be, from the specs and the local file alone."""
+    specs = project.specs
+    if client is None:
+        _, environment = assets.environment_reference(specs.environment)
+        _, data = assets.data_reference(specs.data, project.data_path)
+        return environment, data
+    environment = assets.ensure_environment(client, specs.environment, say=say)
+    return environment, assets.ensure_data(client, specs.data, project.data_path, say=say)
 
 
 def snapshot_summary(resolved: Mapping[str, Any]) -> str:

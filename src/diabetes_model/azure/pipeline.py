@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from diabetes_model.azure import assets, jobs
+from diabetes_model.azure import jobs
 from diabetes_model.azure.workspace import azure_errors, connect
 from diabetes_model.console import Say
 from diabetes_model.errors import UserError
@@ -113,31 +113,20 @@ def submit_pipeline(
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     """Submit the pipeline; with `stream`, follow it and report its steps. The exit code."""
-    azure, specs = project.azure, project.specs
-    submission = _with_default_compute(submission, azure.compute)
-    out = project.path(azure.output_dir) / "pipeline-job.yml"
+    submission = jobs.with_default_compute(submission, project.azure.compute)
+    out = project.path(project.azure.output_dir) / "pipeline-job.yml"
     name = pipeline_name(project, submission)
     if dry_run:
-        _, environment = assets.environment_reference(specs.environment)
-        _, data = assets.data_reference(specs.data, project.data_path)
-        _write(
-            project,
-            submission,
-            environ,
-            {"environment": environment, "data": data, "name": name},
-            out,
-        )
+        environment, data = jobs.asset_references(project)
+        references = {"environment": environment, "data": data, "name": name}
+        _write(project, submission, environ, references, out)
         say(f"resolved pipeline written to {project.shown(out)} (nothing was submitted)")
         return 0
     from azure.ai.ml import load_job
 
-    workspace = azure.workspace()
-    emails = azure.notify_emails
-    hook = jobs.notification_hook(emails, azure.notify_on) if emails else None
-    client = client_factory(workspace, raw_request_hook=hook)
+    workspace, client = jobs.job_client(project, client_factory)
     with azure_errors(workspace):
-        environment = assets.ensure_environment(client, specs.environment, say=say)
-        data = assets.ensure_data(client, specs.data, project.data_path, say=say)
+        environment, data = jobs.asset_references(project, client, say)
         references = {"environment": environment, "data": data, "name": name}
         resolved = _write(project, submission, environ, references, out)
         say(jobs.snapshot_summary(next(iter(resolved["jobs"].values()))["component"]))
@@ -167,12 +156,6 @@ def _write(
     resolved = resolve_pipeline(project, submission, references, git, provenance)
     jobs.write_spec(resolved, out, project.specs.pipeline)
     return resolved
-
-
-def _with_default_compute(submission: PipelineSubmission, compute: str) -> PipelineSubmission:
-    import dataclasses
-
-    return dataclasses.replace(submission, compute=submission.compute or compute)
 
 
 def follow(

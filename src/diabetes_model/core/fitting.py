@@ -83,36 +83,33 @@ def training_rows(
     return Rows(x_train, y_train, x_test, y_test)
 
 
-def check_hyperparameters(
-    schema: Schema, hyperparameters: Mapping[str, Any], random_state: int
-) -> None:
-    """A UserError for a value the model refuses, found as its fit would find it, but before any
-    work (the training run's store is not touched for a run that cannot fit)."""
+def checked_pipeline(schema: Schema, hyperparameters: Mapping[str, Any], random_state: int) -> Any:
+    """The pipeline to fit; a value the model refuses is a UserError, found as its fit would find
+    it but before any work (the training run's store is not touched for a run that cannot fit)."""
     from sklearn.utils._param_validation import InvalidParameterError
 
     from diabetes_model.core.model import build_pipeline
 
-    model = build_pipeline(schema, hyperparameters, random_state)[-1]
+    pipeline = build_pipeline(schema, hyperparameters, random_state)
     try:
-        model._validate_params()  # the check scikit-learn's fit starts with
+        pipeline[-1]._validate_params()  # the check scikit-learn's fit starts with
     except (InvalidParameterError, TypeError) as error:
         raise UserError(f"invalid hyperparameter: {error}; fix the flag or --param") from None
+    return pipeline
 
 
 def fit_and_evaluate(
-    rows: Rows, schema: Schema, hyperparameters: Mapping[str, Any], random_state: int
+    rows: Rows,
+    schema: Schema,
+    pipeline: Any,
+    hyperparameters: Mapping[str, Any],
+    random_state: int,
 ) -> FitResult:
-    """Fit and score; a bad hyperparameter is a UserError."""
-    from sklearn.utils._param_validation import InvalidParameterError
+    """Fit the pipeline (checked_pipeline's, for these hyperparameters) and score it."""
+    from diabetes_model.core.model import DEFAULT_HYPERPARAMETERS
 
-    from diabetes_model.core.model import DEFAULT_HYPERPARAMETERS, build_pipeline
-
-    pipeline = build_pipeline(schema, hyperparameters, random_state)
-    try:
-        with cyclic_gc_while_fitting():
-            pipeline.fit(rows.x_train, rows.y_train)
-    except (InvalidParameterError, TypeError) as error:
-        raise UserError(f"invalid hyperparameter: {error}; fix the flag or --param") from None
+    with cyclic_gc_while_fitting():
+        pipeline.fit(rows.x_train, rows.y_train)
     evaluate = _classification if schema.task == "classification" else _regression
     metrics, baseline, predictions, proba = evaluate(
         pipeline, rows.x_train, rows.y_train, rows.x_test, rows.y_test, random_state

@@ -15,6 +15,7 @@ workspace by role, not by value, as `invoke doctor` does; az's messages are reda
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -54,8 +55,10 @@ class _Run:
     app_id: str = ""
     principal: str = ""
 
-    @property
-    def verb(self) -> str:
+    def outcome(self, found: bool) -> str:
+        """What a step did with one piece: reused it, or created it (would, in a dry run)."""
+        if found:
+            return "reused"
         return "would create" if self.dry_run else "created"
 
 
@@ -104,7 +107,7 @@ def _resource_group(run: _Run) -> None:
                 fix="creating a resource group needs Contributor or Owner on the subscription; "
                 "ask for the group to be created and rerun",
             )  # fmt: skip
-        say(f"resource group ({run.location}): {run.verb}")
+        say(f"resource group ({run.location}): {run.outcome(False)}")
     else:
         raise az.error("read the resource group", group)
 
@@ -141,18 +144,18 @@ def _workspace_and_cluster(run: _Run) -> None:
         )  # fmt: skip
     say(
         "workspace, with storage, key vault and Application Insights: "
-        + ("reused" if found["workspace"] else run.verb)
+        + run.outcome(found["workspace"])
     )
     say(
         f"cluster {target.cluster.name} ({target.cluster.size}, {target.cluster.min_nodes}-"
-        f"{target.cluster.max_nodes} nodes): " + ("reused" if found["cluster"] else run.verb)
+        f"{target.cluster.max_nodes} nodes): " + run.outcome(found["cluster"])
     )
     run.workspace_found = found["workspace"]
 
 
 def _app_registration(run: _Run) -> None:
     """The app registration GitHub Actions logs in as, and its service principal."""
-    target, az, say = run.target, run.az, run.say
+    target, az = run.target, run.az
     apps = az(
         f"look up the app registration {target.app_name}",
         "ad", "app", "list", "--display-name", target.app_name, "--output", "json",
@@ -167,43 +170,34 @@ def _app_registration(run: _Run) -> None:
         "registering an app needs the Application Developer role in Microsoft Entra ID; or ask an "
         f"admin to create the app registration {target.app_name} and make you its owner, then rerun"
     )
-    app_id = str(apps[0]["appId"]) if apps else ""
-    if app_id:
-        say(f"app registration {target.app_name}: reused")
-    elif not run.dry_run:
-        created = az(
-            f"create the app registration {target.app_name}",
-            "ad", "app", "create", "--display-name", target.app_name, "--output", "json",
-            fix=app_fix,
-        )  # fmt: skip
-        app_id = str(created["appId"])
-        say(f"app registration {target.app_name}: created")
-    else:
-        say(f"app registration {target.app_name}: would create")
-    az.secrets.append(app_id)
-    run.app_id = app_id
+    found_app = str(apps[0]["appId"]) if apps else ""
+    create_app = ("ad", "app", "create", "--display-name", target.app_name)
+    run.app_id = _found_or_created(run, f"app registration {target.app_name}", found_app,
+                                   create_app, "appId", app_fix)  # fmt: skip
+    az.secrets.append(run.app_id)
 
-    principal = ""
-    if app_id:
+    found_principal = ""
+    if run.app_id:
         principals = az(
             f"look up the service principal of {target.app_name}",
-            "ad", "sp", "list", "--filter", f"appId eq '{app_id}'", "--output", "json",
+            "ad", "sp", "list", "--filter", f"appId eq '{run.app_id}'", "--output", "json",
         )  # fmt: skip
-        principal = str(principals[0]["id"]) if principals else ""
-    if principal:
-        say(f"service principal of {target.app_name}: reused")
-    elif not run.dry_run:
-        created = az(
-            f"create the service principal of {target.app_name}",
-            "ad", "sp", "create", "--id", app_id, "--output", "json",
-            fix=app_fix,
-        )  # fmt: skip
-        principal = str(created["id"])
-        say(f"service principal of {target.app_name}: created")
-    else:
-        say(f"service principal of {target.app_name}: would create")
-    az.secrets.append(principal)
-    run.principal = principal
+        found_principal = str(principals[0]["id"]) if principals else ""
+    create_principal = ("ad", "sp", "create", "--id", run.app_id)
+    run.principal = _found_or_created(run, f"service principal of {target.app_name}",
+                                      found_principal, create_principal, "id", app_fix)  # fmt: skip
+    az.secrets.append(run.principal)
+
+
+def _found_or_created(
+    run: _Run, what: str, found: str, create: Sequence[str], key: str, fix: str
+) -> str:
+    """The id of what was found, or of what `create` makes (none in a dry run); says which."""
+    created = ""
+    if not found and not run.dry_run:
+        created = str(run.az(f"create the {what}", *create, "--output", "json", fix=fix)[key])
+    run.say(f"{what}: {run.outcome(bool(found))}")
+    return found or created
 
 
 def _federated_credentials(run: _Run) -> None:
@@ -235,7 +229,7 @@ def _federated_credentials(run: _Run) -> None:
                 "--parameters", json.dumps(wanted), "--output", "none",
                 fix=f"adding a credential needs ownership of the app registration {target.app_name}",
             )  # fmt: skip
-        say(f"federated credential {wanted['subject']}: " + ("reused" if same else run.verb))
+        say(f"federated credential {wanted['subject']}: " + run.outcome(bool(same)))
 
 
 def _roles(run: _Run) -> None:
@@ -265,10 +259,7 @@ def _roles(run: _Run) -> None:
                 fix=f"assigning roles needs {ROLE_ADMINS} on the workspace or its resource group; "
                 "ask someone who has it to rerun `invoke azure-setup`",
             )  # fmt: skip
-        say(
-            f"role {role} for {target.app_name} on the workspace: "
-            + ("reused" if has else run.verb)
-        )
+        say(f"role {role} for {target.app_name} on the workspace: " + run.outcome(has))
 
 
 def _github(run: _Run, subscription: str, tenant: str, gh_runner: GhRunner) -> None:
