@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import requests
 from example_tables import bundled, penguins
 
@@ -110,6 +111,18 @@ CLASSIFIERS = {
     "penguins": Example(penguins, "species"),
 }
 _CLASSIFIER_DIRS: dict[str, Path] = {}
+# The penguins model's features, in order, and requests it must refuse with 422 naming the column:
+# (columns, the one row, what the message says), in process and through the server alike.
+PENGUIN_COLUMNS = ["island", "bill_mm", "mass_g", "male"]
+WRONG_PENGUIN_ROWS = pytest.mark.parametrize(
+    ("columns", "row", "says"),
+    [
+        (PENGUIN_COLUMNS, [7, 38.0, 3600.0, True], "column 'island' row 0: expected a string"),
+        (PENGUIN_COLUMNS, ["Dream", 38.0, 3600.0, "no"], "column 'male' row 0: expected true"),
+        ([*PENGUIN_COLUMNS, "beak"], ["Dream", 38.0, 3600.0, True, 1], "unknown columns: beak"),
+    ],
+    ids=["number for text", "text for a boolean", "unknown column"],
+)
 
 
 def classifier_dir(name: str, root: Path) -> Path:

@@ -81,6 +81,25 @@ def test_a_notebook_calls_the_package_and_defines_no_logic_of_its_own(path):
 # --- executed top to bottom ---
 
 
+def kernel_environment(base: Path, store: Path, data: Path) -> dict[str, str]:
+    """The kernel's environment: no workspace, invoke settings or MLflow of the developer's shell;
+    this store and table; a temporary HOME (base/home), so the kernel writes nothing there."""
+    (base / "home").mkdir()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AZURE", "INVOKE_", "MLFLOW_", "JUPYTER", "IPYTHON", "MPL"))
+    }
+    env.update(
+        HOME=str(base / "home"),
+        MLFLOW_TRACKING_URI=f"sqlite:///{store.as_posix()}",
+        MLFLOW_DISABLE_TELEMETRY="true",
+        DO_NOT_TRACK="true",
+        INVOKE_PROJECT_DATA_PATH=str(data),
+    )
+    return env
+
+
 def copy_project(project: Path) -> Path:
     """What the notebooks read from the project: settings, specs and themselves; no config.json."""
     project.mkdir()
@@ -105,21 +124,9 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> dict:
     base = tmp_path_factory.mktemp("notebooks")
     project = copy_project(base / "project")
 
-    (base / "home").mkdir()
     store = base / "store" / "mlflow.db"
     data = base / "data" / "diabetes.csv"
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AZURE", "INVOKE_", "MLFLOW_", "JUPYTER", "IPYTHON", "MPL"))
-    }
-    env.update(
-        HOME=str(base / "home"),
-        MLFLOW_TRACKING_URI=f"sqlite:///{store.as_posix()}",
-        MLFLOW_DISABLE_TELEMETRY="true",
-        DO_NOT_TRACK="true",
-        INVOKE_PROJECT_DATA_PATH=str(data),
-    )
+    env = kernel_environment(base, store, data)
     sources = [project / "notebooks" / name for name in NAMES]
     results = notebook_run.execute_all(
         sources, base / "executed", env=env, timeout=300, say=lambda line: None
@@ -288,17 +295,8 @@ def executed_on_categories(tmp_path_factory: pytest.TempPathFactory) -> dict:
     table.loc[::9, "island"] = None
     data = base / "penguins.csv"
     table.to_csv(data, index=False)
-    (base / "home").mkdir()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AZURE", "INVOKE_", "MLFLOW_", "JUPYTER", "IPYTHON", "MPL"))
-    }
+    env = kernel_environment(base, base / "store" / "mlflow.db", data)
     env.update(
-        HOME=str(base / "home"),
-        MLFLOW_TRACKING_URI=f"sqlite:///{(base / 'store' / 'mlflow.db').as_posix()}",
-        MLFLOW_DISABLE_TELEMETRY="true",
-        INVOKE_PROJECT_DATA_PATH=str(data),
         INVOKE_PROJECT_TARGET="species",
         INVOKE_PROJECT_FEATURES="",  # every column but the target
     )

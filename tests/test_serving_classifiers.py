@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from serving_support import CLASSIFIERS, classifier_dir
+from serving_support import CLASSIFIERS, PENGUIN_COLUMNS, WRONG_PENGUIN_ROWS, classifier_dir
 
 from diabetes_model.core.drift import ALPHA, PSI_THRESHOLD
 from diabetes_model.drift import logged_inputs, run_drift
@@ -18,8 +18,6 @@ from diabetes_model.serving.contract import example_request
 from diabetes_model.serving.input_log import RollingJsonl, read_records
 from diabetes_model.serving.scorer import AzureDataCollector, Scorer, ScorerConfig
 from diabetes_model.settings import Settings
-
-PENGUIN_COLUMNS = ["island", "bill_mm", "mass_g", "male"]
 
 
 @pytest.fixture(scope="module")
@@ -89,15 +87,7 @@ def test_a_boolean_column_with_every_value_missing_is_scored(root):
     assert answer["predictions"] == loaded.model.predict(training_typed(rows)).tolist()
 
 
-@pytest.mark.parametrize(
-    ("columns", "row", "says"),
-    [
-        (PENGUIN_COLUMNS, [7, 38.0, 3600.0, True], "column 'island' row 0: expected a string"),
-        (PENGUIN_COLUMNS, ["Dream", 38.0, 3600.0, "no"], "column 'male' row 0: expected true"),
-        ([*PENGUIN_COLUMNS, "beak"], ["Dream", 38.0, 3600.0, True, 1], "unknown columns: beak"),
-    ],
-    ids=["number for text", "text for a boolean", "unknown column"],
-)
+@WRONG_PENGUIN_ROWS
 def test_a_wrong_type_or_unknown_column_is_422_naming_it(root, columns, row, says):
     answer = scorer(root, "penguins").score(
         json.dumps({"input_data": {"columns": columns, "data": [row]}})

@@ -7,7 +7,14 @@ import contextlib
 
 import pytest
 import requests
-from serving_support import CLASSIFIERS, classifier_dir, free_port, running_server
+from serving_support import (
+    CLASSIFIERS,
+    PENGUIN_COLUMNS,
+    WRONG_PENGUIN_ROWS,
+    classifier_dir,
+    free_port,
+    running_server,
+)
 
 from diabetes_model.serving.answer import label_text
 from diabetes_model.serving.contract import example_request
@@ -16,7 +23,6 @@ from diabetes_model.serving.predict import format_predictions, post
 from diabetes_model.serving.serve import server_plan
 
 SERVED = ("binary", "penguins")
-PENGUIN_COLUMNS = ["island", "bill_mm", "mass_g", "male"]
 SPECIES = {"Adelie", "Chinstrap", "Gentoo"}
 
 
@@ -96,15 +102,7 @@ def test_gaps_unseen_categories_and_an_all_missing_boolean_column_are_scored(ser
     assert set(none_sexed.json()["predictions"]) <= SPECIES
 
 
-@pytest.mark.parametrize(
-    ("columns", "row", "says"),
-    [
-        (PENGUIN_COLUMNS, [7, 38.0, 3600.0, True], "column 'island' row 0: expected a string"),
-        (PENGUIN_COLUMNS, ["Dream", 38.0, 3600.0, "no"], "column 'male' row 0: expected true"),
-        ([*PENGUIN_COLUMNS, "beak"], ["Dream", 38.0, 3600.0, True, 1], "unknown columns: beak"),
-    ],
-    ids=["number for text", "text for a boolean", "unknown column"],
-)
+@WRONG_PENGUIN_ROWS
 def test_a_wrong_type_or_unknown_column_is_422_naming_it(servers, columns, row, says):
     response = score(servers, "penguins", penguins([row], columns))
     assert response.status_code == 422, response.text

@@ -100,8 +100,7 @@ def fetch_dataset(
     It must be a table training takes, with these settings (features, ignore, task)."""
     sha256 = _checked_sha256(sha256 or "")
     columns = (target, tuple(features), tuple(ignore), task)
-    is_url = urlsplit(source).scheme in {"http", "https"}
-    if is_url and not sha256:
+    if is_url(source) and not sha256:
         raise UserError(
             f"downloading {redact(source)} needs --sha256 so the data is pinned; "
             "get it with 'sha256sum FILE' on a trusted copy"
@@ -110,11 +109,16 @@ def fetch_dataset(
         frame, schema = load_training_table(dest, *columns)
         return DatasetInfo(dest, len(frame), sha256, fetched=False, schema=schema)
     with _cleaned_up(dest), _staged(dest) as staged:
-        if is_url:
+        if is_url(source):
             _download(source, staged, timeout)
         else:
             _copy_local(Path(source), staged)
         return _publish(staged, dest, columns, sha256, _shown_source(source))
+
+
+def is_url(source: str) -> bool:
+    """Whether a source is downloaded (http, https) rather than copied."""
+    return urlsplit(source).scheme in {"http", "https"}
 
 
 def redact(url: str) -> str:
@@ -137,7 +141,7 @@ def _checked_sha256(sha256: str) -> str | None:
 
 
 def _file_name(source: str) -> str:
-    path = urlsplit(source).path if urlsplit(source).scheme in {"http", "https"} else source
+    path = urlsplit(source).path if is_url(source) else source
     name = Path(path).name
     if not name or not re.fullmatch(r"[\w.-]+", name):
         raise UserError(
@@ -148,7 +152,7 @@ def _file_name(source: str) -> str:
 
 
 def _shown_source(source: str) -> str:
-    return redact(source) if urlsplit(source).scheme in {"http", "https"} else source
+    return redact(source) if is_url(source) else source
 
 
 @contextmanager
@@ -254,10 +258,9 @@ def adopt_table(project: Project, info: DatasetInfo, source: str) -> str:
     names = info.schema.names
     # Comma-separated text, as INVOKE_PROJECT_FEATURES can override it; a list if a name has a comma.
     features = names if any("," in name for name in names) else ", ".join(names)
-    is_url = urlsplit(source).scheme in {"http", "https"}
     values = {
-        "data_source": source if is_url else project.shown(Path(source).resolve()),
-        "data_sha256": info.sha256 if is_url else "",
+        "data_source": source if is_url(source) else project.shown(Path(source).resolve()),
+        "data_sha256": info.sha256 if is_url(source) else "",
         "data_path": project.shown(info.path),
         "target": info.schema.target,
         "task": "auto",

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from azure_fake.aad import check_bearer
-from azure_fake.http import Request, Response, error
+from azure_fake.http import Request, Response
+from azure_fake.run_history import refusal
 
 if TYPE_CHECKING:
     from azure_fake.cloud import FakeAzure, JobRun
@@ -89,11 +89,9 @@ def register(cloud: FakeAzure) -> None:
         "GET", API_HOST, RUN_HISTORY + r"(?:/experiments/[^/]+)?/runs/(?P<run>[^/]+)/children"
     )
     def children(request: Request) -> Response:
-        denied = check_bearer(cloud, request)
-        if denied:
-            return denied
-        if cloud.workspace_key(request.params) is None:
-            return error(404, "UserError", f"workspace {request.params['ws']} not found")
+        refused = refusal(cloud, request)
+        if refused:
+            return refused
         name = request.params["run"]
         if name not in cloud.pipeline_children:
             return Response(200, {"value": []})  # a command job has no children

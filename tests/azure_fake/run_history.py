@@ -37,11 +37,9 @@ def register(cloud: FakeAzure) -> None:
         "GET", API_HOST, RUN_HISTORY + r"(?:/experiments/[^/]+)?/runs/(?P<run>[^/]+)/details"
     )
     def run_details(request: Request) -> Response:
-        denied = check_bearer(cloud, request)
-        if denied:
-            return denied
-        if cloud.workspace_key(request.params) is None:
-            return error(404, "UserError", f"workspace {request.params['ws']} not found")
+        refused = refusal(cloud, request)
+        if refused:
+            return refused
         name = request.params["run"]
         if name not in cloud.job_runs:
             return error(404, "UserError", f"Run {name} was not found")
@@ -60,6 +58,17 @@ def register(cloud: FakeAzure) -> None:
                 "error": {"code": "UserError", "message": run.error or "Execution failed."}
             }
         return Response(200, details)
+
+
+def refusal(cloud: FakeAzure, request: Request) -> Response | None:
+    """What run history answers a request without a live token (401) or for an unknown workspace
+    (404); None for one it serves."""
+    denied = check_bearer(cloud, request)
+    if denied:
+        return denied
+    if cloud.workspace_key(request.params) is None:
+        return error(404, "UserError", f"workspace {request.params['ws']} not found")
+    return None
 
 
 def log_name(cloud: FakeAzure, name: str) -> str:
