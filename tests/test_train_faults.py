@@ -100,25 +100,31 @@ def test_a_run_whose_process_was_killed_outright_is_ended_by_the_next_training(
     tmp_path, diabetes_csv
 ):
     uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
+    stalling = tmp_path / "stalling"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "STALLING": str(stalling)}
     argv = ["--data", str(diabetes_csv), "--max-iter", "5", "--no-register"]
+    # The child says when it is inside its run (saving the model); only then does this process open
+    # the store, so the two never create its tables at the same time.
     stalled = (
-        "import sys, time, mlflow\n"
-        "mlflow.log_artifacts = lambda *a, **k: time.sleep(300)\n"
+        "import os, pathlib, sys, time, mlflow\n"
+        "def stall(*args, **kwargs):\n"
+        "    pathlib.Path(os.environ['STALLING']).touch()\n"
+        "    time.sleep(300)\n"
+        "mlflow.log_artifacts = stall\n"
         "from diabetes_model.train import main\nmain(sys.argv[1:])\n"
     )
     child = subprocess.Popen([sys.executable, "-c", stalled, *argv], env=env)
-    client = MlflowClient(uri)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        experiment = (tmp_path / "mlruns" / "mlflow.db").exists() and client.get_experiment_by_name(
-            "diabetes-model"
-        )
-        if experiment and client.search_runs([experiment.experiment_id]):
-            break
-        time.sleep(0.2)
-    child.send_signal(signal.SIGKILL)  # no handler can run: the run stays RUNNING
-    child.wait(timeout=30)
+    try:
+        while not stalling.exists():
+            assert child.poll() is None, "the stalled training ended before it saved its model"
+            assert time.monotonic() < deadline, "the stalled training never reached its model"
+            time.sleep(0.2)
+    finally:
+        child.send_signal(signal.SIGKILL)  # no handler can run: the run stays RUNNING
+        child.wait(timeout=30)
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name("diabetes-model")
     [orphan] = client.search_runs([experiment.experiment_id])
     assert orphan.info.status == "RUNNING"
 
