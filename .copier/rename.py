@@ -25,9 +25,18 @@ TEMPLATE_ONLY = ("copier.yml", ".copier", ".copier-answers.yml.jinja", "tests/te
 DEPLOY_BLOCK = re.compile(
     r"^[^\n]*copier: deploy-begin[^\n]*\n.*?^[^\n]*copier: deploy-end[^\n]*\n", re.M | re.S
 )
-# Between these marker lines is the demo's own description, replaced when the data is yours.
+# A line holding this marker (a table row, a list item) is one of those parts too.
+DEPLOY_LINE = re.compile(r"^[^\n]*<!-- copier: deploy-line -->[^\n]*\n", re.M)
+# What a project without those parts says instead: hidden in a comment here, shown there.
+NO_DEPLOY_TEXT = re.compile(
+    r"^[ \t]*<!-- copier: no-deploy-begin\n(.*?)^[ \t]*copier: no-deploy-end -->\n", re.M | re.S
+)
 # Without the deploy parts nothing serves, so a version becomes the champion when it is registered.
-WITHOUT_DEPLOY = {"--champion-on deploy": "--champion-on registration"}
+WITHOUT_DEPLOY = {
+    "--champion-on deploy": "--champion-on registration",
+    "[Serve, deploy and monitor](#serve-deploy-and-monitor)": "[Serve and monitor](#serve-and-monitor)",
+}
+# Between these marker lines is the demo's own description, replaced when the data is yours.
 DEMO_BLOCK = re.compile(r"(<!-- copier: demo-begin -->\n).*?(<!-- copier: demo-end -->)", re.S)
 
 
@@ -159,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         if a.data_source != "bundled":
             new = own_data(rel.as_posix(), new, a)
         if not deploy:
-            new = DEPLOY_BLOCK.sub("", new)
+            new = NO_DEPLOY_TEXT.sub(r"\1", DEPLOY_LINE.sub("", DEPLOY_BLOCK.sub("", new)))
             for demo_text, answer in WITHOUT_DEPLOY.items():
                 new = new.replace(demo_text, answer)
         if new != text:

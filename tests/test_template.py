@@ -120,6 +120,26 @@ def test_the_answers_replace_every_demo_name(template, tmp_path):
     assert {key: answers[key] for key in CHURN} == CHURN
 
 
+def test_without_the_deploy_parts_the_readme_names_only_what_the_project_has(template, tmp_path):
+    project = render(template, tmp_path / "churn", **CHURN, include_deploy=False)
+    readme = (project / "README.md").read_text()
+
+    assert not (project / ".github" / "workflows" / "deploy.yml").exists()
+    for gone in ("invoke deploy", "drift --remote", "Drift workflow", "copier: deploy",
+                 "copier: no-deploy", "#serve-deploy-and-monitor", "deploy it,"):  # fmt: skip
+        assert gone not in readme, gone
+    # What such a project says instead (hidden in comments in the template's README).
+    assert "\n## Serve and monitor\n" in readme
+    assert "[Serve and monitor](#serve-and-monitor)" in readme
+    assert "makes it the champion at once" in readme
+    assert "inference server, and watch its inputs for drift." in readme
+    # Every file the README links to, or names by its path, is in the project.
+    named = re.findall(r"\]\((?![a-z]+:)([^)#\s]+)", readme)
+    named += re.findall(r"`((?:src|azureml|tests|scripts|infra|\.github)/[^`*<\s]+)`", readme)
+    missing = sorted({n for n in named if not (project / n).exists() and n not in TEMPLATE_ONLY})
+    assert missing == []
+
+
 def test_the_demo_names_are_all_caught_by_the_leftover_check(tmp_path):
     (tmp_path / "a.yml").write_text("name: diabetes-model\ncompute: cpu-cluster\n")
     assert leftovers(tmp_path) == ["a.yml:1: diabetes-model", "a.yml:2: cpu-cluster"]
