@@ -7,6 +7,7 @@ import json
 
 import pandas as pd
 import pytest
+from example_tables import penguins
 from projects import make_project
 
 from diabetes_model.champion import find_champion
@@ -109,6 +110,23 @@ def test_a_classification_pipeline_is_judged_by_roc_auc(tmp_path, diabetes_csv):
     assert decision["baseline"] == 0.5
     assert done.registration["promoted"] is True
     assert (done.output_dir / "evaluate" / "report" / "evaluation.png").stat().st_size > 0
+
+
+def test_evaluate_scores_text_and_true_false_columns_as_the_training_did(tmp_path, isolated_mlflow):
+    from mlflow import MlflowClient
+
+    table = tmp_path / "penguins.csv"
+    penguins().to_csv(table, index=False)  # text categories and true/false, both with gaps
+    settings = {"data_path": str(table), "target": "species", "features": []}
+    project = make_project(tmp_path, project=settings)
+
+    done = run_pipeline(project, PipelineRequest({"max_iter": 20}), {}, say=lambda line: None)
+
+    decision = json.loads((done.output_dir / "evaluate" / "report" / "decision.json").read_text())
+    trained = MlflowClient(isolated_mlflow).get_run(decision["candidate_run"]).data.metrics
+    # The train step scored the same model on the same test part: the same numbers.
+    for metric, value in decision["metrics"]["candidate"].items():
+        assert value == pytest.approx(trained[metric]), metric
 
 
 def test_the_local_environment_is_named_by_the_version_azure_ml_gives_it(tmp_path):

@@ -154,7 +154,8 @@ def _input_schema(folder: Path) -> list[tuple[str, str]]:
 
     signature = Model.load(str(folder)).signature
     kinds = {"boolean": "boolean", "string": "categorical"}
-    return [(spec.name, kinds.get(str(spec.type), "numeric")) for spec in signature.inputs.inputs]
+    # The JSON form names each type as MLmodel does ("string"); str() of a type does not.
+    return [(c["name"], kinds.get(c["type"], "numeric")) for c in signature.inputs.to_dict()]
 
 
 def model_run_id(folder: Path) -> str:
