@@ -4,10 +4,12 @@ with each other and with the project (one command line, one environment, one dat
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 import pytest
 import yaml
+from projects import make_project
 
 from diabetes_model import job_specs as specs
 from diabetes_model.azure import assets
@@ -203,3 +205,61 @@ def test_a_spec_that_is_not_yaml_is_one_line_naming_the_line(tmp_path: Path):
 def test_values_for_inputs_the_spec_lacks_are_refused_naming_the_spec():
     with pytest.raises(UserError, match=r"^train\.yml has no input\(s\) nope; its inputs are "):
         specs.check_inputs(AZUREML / "train.yml", read("train.yml")["inputs"], {"nope": 1})
+
+
+# Names a shell would split, quote or run: each must reach the step as it is in invoke.yaml.
+AWKWARD = {
+    "target": "Preis (€)",
+    "experiment_name": "my experiment; echo $HOME",
+    "model_name": "it's a model",
+    "features": ["Größe (m²)", "a,b", "all"],
+}
+# A value for each other input of a component, by its type (folders and models: a mount path).
+SAMPLE = {"number": "0.05", "integer": "3", "boolean": "false"}
+
+
+def pasted(spec: dict, values: dict) -> list[str]:
+    """The spec's command as an Azure ML job's shell splits it: each value pasted in as it is."""
+    command = re.sub(r"\$\{\{inputs\.(\w+)\}\}", lambda m: str(values[m[1]]), spec["command"])
+    return shlex.split(re.sub(r"\$\{\{outputs\.(\w+)\}\}", r"/mnt/\1", command))
+
+
+def component_values(spec: dict, settings: Settings) -> dict:
+    given = specs.project_inputs(settings)
+    return {
+        name: given.get(name, SAMPLE.get(declared["type"], f"/mnt/{name}"))
+        for name, declared in spec["inputs"].items()
+    }
+
+
+def test_names_pasted_into_the_job_command_come_back_whole(tmp_path):
+    from diabetes_model.train_config import TrainingConfig
+
+    spec = read("train.yml")
+    settings = make_project(tmp_path, project=AWKWARD).settings
+    values = {**specs.job_inputs(spec), **specs.project_inputs(settings), "data": "/mnt/d.csv"}
+    config = TrainingConfig.from_argv(pasted(spec, values)[3:])  # after python -m <module>
+    assert config.target == "Preis (€)"
+    assert config.experiment == "my experiment; echo $HOME"
+    assert config.model_name == "it's a model"
+    assert config.features == ("Größe (m²)", "a,b", "all")
+
+
+def test_names_pasted_into_the_pipeline_steps_come_back_whole(tmp_path):
+    from diabetes_model.steps.evaluate import EvaluateConfig
+    from diabetes_model.steps.prep import PrepConfig
+    from diabetes_model.steps.register import RegisterConfig
+    from diabetes_model.train_config import TrainingConfig
+
+    settings = make_project(tmp_path, project=AWKWARD).settings
+
+    def parsed(step: str, config_class):
+        spec = read(f"components/{step}.yml")
+        return config_class.from_argv(pasted(spec, component_values(spec, settings))[3:])
+
+    assert parsed("prep", PrepConfig).target == "Preis (€)"
+    assert parsed("prep", PrepConfig).features == ("Größe (m²)", "a,b", "all")
+    trained = parsed("train", TrainingConfig)
+    assert (trained.target, trained.experiment) == ("Preis (€)", "my experiment; echo $HOME")
+    assert parsed("evaluate", EvaluateConfig).model_name == "it's a model"
+    assert parsed("register", RegisterConfig).model_name == "it's a model"

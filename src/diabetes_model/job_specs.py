@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from diabetes_model.core.columns import ALL_COLUMNS, NO_COLUMNS, encode_columns
+from diabetes_model.core.columns import ALL_COLUMNS, NO_COLUMNS, encode_columns, encode_name
 from diabetes_model.errors import UserError
 from diabetes_model.project import Project
 from diabetes_model.settings import Settings
@@ -89,14 +89,18 @@ def resolve_command(
 
 
 def project_inputs(settings: Settings) -> dict[str, Any]:
-    """The job inputs that come from the project settings, the same locally and remotely."""
+    """The job inputs that come from the project settings, the same locally and remotely.
+
+    Names go percent-encoded (core.columns): Azure ML pastes a value into the command as it is,
+    and the job's shell would split "Price (EUR)" or "my experiment" into words.
+    """
     return {
-        "target": settings.target,
+        "target": encode_name(settings.target),
         "task": settings.task,
         "features": encode_columns(settings.features, ALL_COLUMNS),
         "ignore": encode_columns(settings.ignore, NO_COLUMNS),
-        "experiment": settings.experiment_name,
-        "model_name": settings.model_name,
+        "experiment": encode_name(settings.experiment_name),
+        "model_name": encode_name(settings.model_name),
         "test_size": settings.test_size,
         "random_state": settings.random_state,
     }

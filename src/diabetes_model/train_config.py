@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from diabetes_model.core.columns import ALL_COLUMNS, NO_COLUMNS, decode_columns
+from diabetes_model.core.columns import ALL_COLUMNS, NO_COLUMNS, decode_columns, decode_name
 from diabetes_model.errors import UserError
 from diabetes_model.settings import Settings
 
@@ -109,13 +109,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     add = parser.add_argument
     add("--data", required=True, type=Path, help="training table: CSV, or Parquet (.parquet)")
-    add("--target", default=DEFAULTS.target, help="target column")
+    # Names arrive percent-encoded (core.columns): a job's shell would split "Price (EUR)".
+    named = {"type": decode_name}
+    add("--target", default=DEFAULTS.target, **named, help="target column (percent-encoded)")
     add("--task", default=DEFAULTS.task, help="auto, regression or classification")
-    columns = "comma-separated, each name percent-encoded (core.schema.encode_columns)"
+    columns = "comma-separated, each name percent-encoded (core.columns.encode_columns)"
     add("--features", default=ALL_COLUMNS, help=f"feature columns, {columns}; all: every column")
     add("--ignore", default=NO_COLUMNS, help=f"columns never to train on, {columns}")
-    add("--experiment", default=DEFAULTS.experiment_name, help="MLflow experiment")
-    add("--model-name", default=DEFAULTS.model_name, help="registered model name")
+    add("--experiment", default=DEFAULTS.experiment_name, **named, help="MLflow experiment")
+    add("--model-name", default=DEFAULTS.model_name, **named, help="registered model name")
     add("--no-register", action="store_true", help="log the model but do not register it")
     add(
         "--register-anyway",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from diabetes_model.core.columns import decode_name
 from diabetes_model.settings import Settings
 from diabetes_model.steps.common import StepParser, read_json, step_main, write_json
 
@@ -42,7 +43,7 @@ class EvaluateConfig:
         add("--train", required=True, type=Path, help="prep's train.parquet")
         add("--test", required=True, type=Path, help="prep's test.parquet (split.json beside it)")
         add("--report", required=True, type=Path, help="folder for decision.json, report.md, png")
-        add("--model-name", default=DEFAULTS.model_name, help="registered model to compare with")
+        add("--model-name", default=DEFAULTS.model_name, type=decode_name, help="model (encoded)")
         add("--tolerance", type=float, default=0.01, help="how much worse may pass, a fraction")
         args = parser.parse_args(argv)
         return cls(args.model, args.train, args.test, args.report, args.model_name, args.tolerance)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from diabetes_model.core.columns import ALL_COLUMNS, NO_COLUMNS, decode_columns
+from diabetes_model.core.columns import ALL_COLUMNS, NO_COLUMNS, decode_columns, decode_name
 from diabetes_model.settings import Settings
 from diabetes_model.steps.common import StepParser, step_main, write_json
 
@@ -44,9 +44,9 @@ class PrepConfig:
         add("--data", required=True, type=Path, help="the training table: CSV or Parquet")
         add("--train", required=True, type=Path, help="folder for train.parquet and split.json")
         add("--test", required=True, type=Path, help="folder for test.parquet and split.json")
-        add("--target", default=DEFAULTS.target, help="target column")
+        add("--target", default=DEFAULTS.target, type=decode_name, help="target (encoded)")
         add("--task", default=DEFAULTS.task, help="auto, regression or classification")
-        add("--features", default=ALL_COLUMNS, help="feature columns (core.schema.encode_columns)")
+        add("--features", default=ALL_COLUMNS, help="feature columns (core.columns)")
         add("--ignore", default=NO_COLUMNS, help="columns never to train on (encoded likewise)")
         add("--test-size", type=float, default=DEFAULTS.test_size, help="test fraction")
         add("--random-state", type=int, default=DEFAULTS.random_state, help="seed of the split")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from diabetes_model.core.columns import decode_name
 from diabetes_model.errors import UserError
 from diabetes_model.governance import Provenance, version_tags
 from diabetes_model.settings import Settings
@@ -50,7 +51,7 @@ class RegisterConfig:
         add("--report", required=True, type=Path, help="evaluate's report folder")
         add("--split", required=True, type=Path, help="prep's split.json")
         add("--record", required=True, type=Path, help="folder for registration.json")
-        add("--model-name", default=DEFAULTS.model_name, help="registered model name")
+        add("--model-name", default=DEFAULTS.model_name, type=decode_name, help="model (encoded)")
         add("--promote-anyway", type=boolean, default=False, help="true: override a failed gate")
         add(
             "--champion-on",
