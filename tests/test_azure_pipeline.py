@@ -5,6 +5,8 @@ step fails `--stream`, and the gate's verdict comes back from the register step'
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -181,3 +183,9 @@ def test_a_dry_run_contacts_nothing_and_writes_a_pipeline_load_job_accepts(
     resolved = yaml.safe_load(written.read_text())
     assert Path(resolved["jobs"]["prep"]["component"]["code"]) == ROOT / "src"
     assert "pipeline-job.yml (nothing was submitted)" in said.text()
+    # In a fresh process (the SDK says each thing once per process) loading it prints nothing.
+    load = "import sys, diabetes_model.azure, azure.ai.ml as ml; ml.load_job(source=sys.argv[1])"
+    loaded = subprocess.run(
+        [sys.executable, "-c", load, str(written)], capture_output=True, text=True
+    )
+    assert (loaded.returncode, loaded.stderr) == (0, "")
