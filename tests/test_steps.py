@@ -7,7 +7,7 @@ import json
 
 import pandas as pd
 import pytest
-from example_tables import penguins
+from example_tables import bundled, penguins
 from projects import make_project
 
 from diabetes_model.champion import find_champion
@@ -127,6 +127,34 @@ def test_evaluate_scores_text_and_true_false_columns_as_the_training_did(tmp_pat
     # The train step scored the same model on the same test part: the same numbers.
     for metric, value in decision["metrics"]["candidate"].items():
         assert value == pytest.approx(trained[metric]), metric
+
+
+def test_a_table_big_enough_for_invoke_train_goes_through_every_step(tmp_path, isolated_mlflow):
+    # 12 rows, 4 of each class: prep's split leaves 9 rows to train on and 1 of each class to
+    # test on; the train step takes that split as it is (a table of its own would need 10 rows).
+    table = tmp_path / "wine.csv"
+    bundled("wine", target_names=True).groupby("label").head(4).to_csv(table, index=False)
+    settings = {"data_path": str(table), "target": "label", "features": []}
+    project = make_project(tmp_path, project=settings)
+
+    done = run_pipeline(project, PipelineRequest({"max_iter": 20}), {}, say=lambda line: None)
+
+    assert [step.name for step in done.steps] == ["prep", "train", "evaluate", "register"]
+    decision = json.loads((done.output_dir / "evaluate" / "report" / "decision.json").read_text())
+    assert decision["metric"] == "test_roc_auc"
+
+
+def test_a_test_table_without_a_training_column_is_one_line(tmp_path, diabetes_csv, capsys):
+    from diabetes_model import train
+
+    test_table = tmp_path / "test.csv"
+    pd.read_csv(diabetes_csv).drop(columns=["bmi"]).head(20).to_csv(test_table, index=False)
+    argv = ["--data", str(diabetes_csv), "--test-data", str(test_table), "--no-register"]
+    assert train.main(argv) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"error: {test_table} lacks the feature column(s) bmi that the training table has; "
+        "give it the same columns"
+    )
 
 
 def test_the_local_environment_is_named_by_the_version_azure_ml_gives_it(tmp_path):

@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
-from diabetes_model.core.data import validate_frame
+from diabetes_model.core.data import MIN_ROWS, validate_frame
+from diabetes_model.core.schema import Schema
 from diabetes_model.errors import UserError, first_line
 from diabetes_model.settings import Settings
 
@@ -70,11 +71,13 @@ def _read_parquet(path: Path, shown: str) -> tuple[pd.DataFrame, list[str]]:
     return pd.DataFrame(columns=range(len(header))), header  # validate_frame names the duplicates
 
 
-def load_dataset(path: Path, target: str, shown: str | None = None) -> pd.DataFrame:
+def load_dataset(
+    path: Path, target: str, shown: str | None = None, min_rows: int = MIN_ROWS
+) -> pd.DataFrame:
     """Read a training table and check it as a whole; every problem is a UserError naming the
     file (`shown`, when `path` is a temporary copy)."""
     frame, header = read_table(path, shown)
-    validate_frame(frame, target, source=shown or str(path), header=header)
+    validate_frame(frame, target, source=shown or str(path), header=header, min_rows=min_rows)
     return frame
 
 
@@ -85,13 +88,28 @@ def load_training_table(
     ignore: tuple[str, ...] = (),
     task: str = "auto",
     shown: str | None = None,
+    min_rows: int = MIN_ROWS,
 ):
     """The table and its schema (`core.schema`): what training, drift and serving read."""
     from diabetes_model.core.schema import infer_schema
 
-    frame = load_dataset(path, target, shown)
+    frame = load_dataset(path, target, shown, min_rows)
     schema = infer_schema(frame, target, features, ignore, task, source=shown or str(path))
     return frame, schema
+
+
+def load_test_table(path: Path, schema: Schema) -> pd.DataFrame:
+    """A test set for the model of `schema` (the pipeline's prep split it off): checked as a
+    table, and for the schema's columns; the schema's task and column kinds are the training's,
+    and a small test set need not hold every class twice, as a whole table must."""
+    frame = load_dataset(path, schema.target, min_rows=1)
+    missing = [name for name in schema.names if name not in frame.columns]
+    if missing:
+        raise UserError(
+            f"{path} lacks the feature column(s) {', '.join(missing)} that the training table has; "
+            "give it the same columns"
+        )
+    return frame
 
 
 def load_features(settings: Settings):

@@ -116,17 +116,24 @@ def _rows(config: TrainingConfig) -> tuple[Any, Schema, tuple[int, int]]:
     """The rows to train and test on, the table's schema and its shape (rows, columns).
 
     The table itself is let go here, once split: only the typed rows stay while the model fits.
+    With a test table of its own (the pipeline's prep split one table in two), the two together
+    need the rows a split would.
     """
+    from diabetes_model.core.data import MIN_ROWS, check_row_count
     from diabetes_model.core.fitting import training_rows
-    from diabetes_model.tables import load_training_table
+    from diabetes_model.tables import load_test_table, load_training_table
 
+    held_out = config.test_data is not None
     frame, schema = load_training_table(
-        config.data, config.target, config.features, config.ignore, config.task
-    )
+        config.data, config.target, config.features, config.ignore, config.task,
+        min_rows=1 if held_out else MIN_ROWS,
+    )  # fmt: skip
     shape = frame.shape
     test_frame = None
-    if config.test_data is not None:
-        test_frame, _ = load_training_table(config.test_data, config.target, schema.names)
+    if held_out:
+        test_frame = load_test_table(config.test_data, schema)
+        both = f"{config.data} with its test set {config.test_data}"
+        check_row_count(len(frame) + len(test_frame), both)
     rows = training_rows(frame, schema, config.test_size, config.random_state, test_frame)
     return rows, schema, shape
 

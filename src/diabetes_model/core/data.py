@@ -19,11 +19,16 @@ MIN_ROWS = 10
 
 
 def validate_frame(
-    frame: pd.DataFrame, target: str, source: str = "the data", header: Sequence[str] = ()
+    frame: pd.DataFrame,
+    target: str,
+    source: str = "the data",
+    header: Sequence[str] = (),
+    min_rows: int = MIN_ROWS,
 ) -> None:
     """Raise UserError naming the first problem with the table as a whole.
 
-    `header` is the file's own header, when the reader had to rename duplicated names.
+    `header` is the file's own header, when the reader had to rename duplicated names;
+    `min_rows` is 1 for a table whose test set was split off already (see `check_row_count`).
     """
     names = [str(name) for name in (header or frame.columns)]
     duplicated = sorted({name for name in names if names.count(name) > 1})
@@ -55,9 +60,13 @@ def validate_frame(
         raise UserError(
             f"{unlabeled} row(s) in {source} have no '{target}' value; drop them or fill them in"
         )
-    if len(frame) < MIN_ROWS:
+    check_row_count(len(frame), source, min_rows)
+
+
+def check_row_count(rows: int, source: str, min_rows: int = MIN_ROWS) -> None:
+    if rows < min_rows:
         raise UserError(
-            f"{source} has {len(frame)} rows; training needs at least {MIN_ROWS} to hold out a test set"
+            f"{source} has {rows} rows; training needs at least {min_rows} to hold out a test set"
         )
 
 
