@@ -186,13 +186,18 @@ def _project(c: Context, azure_workspace: dict[str, str] | None = None, **flags:
 
 
 def _checked(function: Callable, *args: Any, **kwargs: Any) -> Any:
-    """Expected failures end as one line and a non-zero exit, not a traceback."""
-    from diabetes_model.errors import UserError
+    """Expected failures end as one line and a non-zero exit, not a traceback; so does Ctrl-C
+    (invoke itself would exit 1 without a word)."""
+    from diabetes_model.errors import Interrupted, UserError
 
     try:
         return function(*args, **kwargs)
     except UserError as error:
         raise Exit(f"error: {error}", code=1) from None
+    except Interrupted as stopped:
+        raise Exit(str(stopped), code=130) from None
+    except KeyboardInterrupt:
+        raise Exit("interrupted", code=130) from None
 
 
 def _run_or_exit(c: Context, command: str, **kwargs: Any) -> None:

@@ -180,6 +180,27 @@ def test_a_failing_step_stops_the_pipeline_in_one_line_and_leaves_no_outputs(
     assert registry.search_registered_models() == []
 
 
+def test_ctrl_c_in_a_step_keeps_the_last_outputs_and_says_where_it_stopped(
+    project, registry, monkeypatch
+):
+    from diabetes_model.errors import Interrupted
+    from diabetes_model.steps import evaluate
+
+    first = run(project)
+    report = first.output_dir / "evaluate" / "report" / "decision.json"
+    before = report.read_bytes()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(evaluate, "run", interrupted)
+    with pytest.raises(Interrupted, match=r"^interrupted in step evaluate: it kept no outputs"):
+        run(project, force=True)
+    assert report.read_bytes() == before  # the last complete outputs, not half of new ones
+    assert [p.name for p in report.parents[1].iterdir() if p.name.startswith(".")] == []
+    assert champion(registry) == "1"  # register did not run
+
+
 def test_an_unknown_hyperparameter_input_is_refused_before_any_step(project):
     with pytest.raises(UserError, match=r"pipeline\.yml has no input\(s\) n_trees"):
         run(project, overrides={"n_trees": 5})

@@ -100,3 +100,31 @@ def test_a_classification_sweep_maximizes_roc_auc_locally_and_remotely(
     assert (sweep.objective.primary_metric, sweep.objective.goal) == ("test_roc_auc", "maximize")
     inputs = {name: getattr(value, "_data", value) for name, value in sweep.inputs.items()}
     assert (inputs["target"], inputs["features"], inputs["task"]) == ("label", "all", "auto")
+
+
+def test_ctrl_c_in_a_trial_ends_the_sweep_and_that_trial_killed_and_keeps_the_others(
+    tmp_path, isolated_mlflow, diabetes_csv
+):
+    from mlflow import MlflowClient
+    from projects import make_project
+
+    from diabetes_model.errors import Interrupted
+    from diabetes_model.sweep import run_sweep
+    from diabetes_model.train import train_and_log
+
+    trained = []
+
+    def second_trial_interrupted(config, uri, run_id=None):
+        if trained:
+            raise KeyboardInterrupt  # before the trial's own training began
+        trained.append(run_id)
+        return train_and_log(config, uri, run_id=run_id)
+
+    project = make_project(tmp_path, project={"data_path": str(diabetes_csv)})
+    with pytest.raises(Interrupted, match=r"^interrupted in trial 2 of 3: .* the 1 trial"):
+        run_sweep(project, trials=3, say=lambda line: None, train=second_trial_interrupted)
+
+    client = MlflowClient(isolated_mlflow)
+    runs = client.search_runs([client.get_experiment_by_name("diabetes-model").experiment_id])
+    status = {run.info.run_name: run.info.status for run in runs}
+    assert status == {"sweep": "KILLED", "trial 1": "FINISHED", "trial 2": "KILLED"}

@@ -14,6 +14,8 @@ from invoke import Config, Exit, MockContext, Result
 from project_tasks import load_project_tasks
 from projects import invoke_config
 
+from diabetes_model.errors import Interrupted
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -273,3 +275,25 @@ def test_list_settings_can_be_overridden_from_the_environment(tmp_path):
     assert done.returncode == 0, done.stderr
     job = yaml.safe_load((tmp_path / "train-job.yml").read_text())
     assert job["inputs"]["features"] == "age,bmi"
+
+
+@pytest.mark.parametrize(
+    ("raised", "said"),
+    [
+        (
+            lambda: Interrupted("interrupted in step train: it kept no outputs"),
+            "interrupted in step train",
+        ),
+        (KeyboardInterrupt, "interrupted"),
+    ],
+)
+def test_ctrl_c_in_a_task_is_one_line_and_exit_130(raised, said):
+    """invoke itself would end a KeyboardInterrupt with exit 1 and nothing said."""
+
+    def work():
+        raise raised()
+
+    with pytest.raises(Exit) as exited:
+        tasks._checked(work)
+    assert exited.value.code == 130
+    assert str(exited.value.message).startswith(said)

@@ -1,10 +1,16 @@
-"""The one exception type for expected failures, and the one-line form of any error message."""
+"""The exception types for expected failures and for interrupts, and the one-line form of any
+error message."""
 
 from __future__ import annotations
 
 
 class UserError(Exception):
     """Bad input or a missing prerequisite; the message says what is wrong and how to fix it."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM stopped work that runs in the task's own process; the message says
+    where, and what it left behind. The task exits 130, as an interrupted command does."""
 
 
 def first_line(error: BaseException | str) -> str:

@@ -24,7 +24,7 @@ from typing import Any
 
 from diabetes_model import pipeline_state as state
 from diabetes_model.console import Say
-from diabetes_model.errors import UserError
+from diabetes_model.errors import Interrupted, UserError
 from diabetes_model.pipeline_specs import PipelineSpec, Step, load_pipeline, parse_binding
 from diabetes_model.project import Project
 
@@ -256,6 +256,16 @@ def _execute(step: Step, argv: list[str], tracking_uri: str, environ: Mapping[st
     except UserError as error:
         raise UserError(
             f"step {step.name} failed: {error}; the steps after it did not run"
+        ) from None
+    except KeyboardInterrupt:
+        run = (
+            " (the run it began, if any, is marked KILLED)"
+            if step.module == TRAINING_MODULE
+            else ""
+        )
+        raise Interrupted(
+            f"interrupted in step {step.name}: it kept no outputs{run}, and the steps after it "
+            "did not run"
         ) from None
     if code:
         raise UserError(f"step {step.name} failed (exit {code}); the steps after it did not run")

@@ -12,7 +12,7 @@ from typing import Any
 
 from diabetes_model import job_specs
 from diabetes_model.console import Say
-from diabetes_model.errors import UserError
+from diabetes_model.errors import Interrupted, UserError
 from diabetes_model.project import Project
 
 
@@ -149,7 +149,16 @@ def run_sweep(
         child = client.create_run(
             experiment_id, run_name=f"trial {number}", tags={"mlflow.parentRunId": parent_id}
         )
-        score = _run_trial(plan, values, child.info.run_id, uri, client, train, say)
+        try:
+            score = _run_trial(plan, values, child.info.run_id, uri, client, train, say)
+        except KeyboardInterrupt:
+            for run_id in (child.info.run_id, parent_id):  # the trial's may have ended already
+                if client.get_run(run_id).info.status == "RUNNING":
+                    client.set_terminated(run_id, "KILLED")
+            raise Interrupted(
+                f"interrupted in trial {number} of {len(plan.trials)}: the sweep run and that "
+                f"trial are marked KILLED; the {number - 1} trial(s) before it are kept"
+            ) from None
         done.append(Trial(number, values, child.info.run_id, score))
         shown = "failed" if score is None else f"{plan.metric} {score:.4g}"
         say(f"trial {number}/{len(plan.trials)}: {_describe(values)} -> {shown}")
