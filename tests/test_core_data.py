@@ -37,6 +37,20 @@ def test_it_refuses_a_table_without_the_target_and_names_the_setting_to_fix():
         validate_frame(table().drop(columns=["target"]), "target")
 
 
+@pytest.mark.parametrize(("separator", "named"), [(";", "';'"), ("\t", "tabs"), ("|", "'|'")])
+def test_a_table_not_separated_by_commas_is_named_as_such(tmp_path, separator, named):
+    from diabetes_model.tables import load_dataset
+
+    path = tmp_path / "european.csv"
+    table().to_csv(path, sep=separator, index=False, decimal=",")
+    with pytest.raises(UserError) as refused:
+        load_dataset(path, "target")
+    assert str(refused.value) == (
+        f"{path} reads as one column: its values are separated by {named}, not commas; "
+        "save it as a comma-separated CSV (decimal points, not commas), or as Parquet"
+    )
+
+
 def test_it_refuses_duplicate_column_names_as_the_file_has_them():
     frame = table().rename(columns={"bmi": "age.1"})  # what pandas makes of a second "age"
     with pytest.raises(UserError, match=r"duplicate column names \(age\)"):

@@ -41,6 +41,12 @@ def validate_frame(
         raise UserError(f"{source} has no columns; it needs a header row and data rows")
     if frame.empty:
         raise UserError(f"{source} has a header but no rows; add data rows")
+    if len(names) == 1 and (separator := next((c for c in ";\t|" if c in names[0]), None)):
+        shown = {"\t": "tabs"}.get(separator, f"'{separator}'")
+        raise UserError(
+            f"{source} reads as one column: its values are separated by {shown}, not commas; "
+            "save it as a comma-separated CSV (decimal points, not commas), or as Parquet"
+        )
     if target not in frame.columns:
         raise UserError(
             f"{source} has no target column '{target}' (columns: {', '.join(names)}); "
