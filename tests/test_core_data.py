@@ -51,6 +51,19 @@ def test_a_table_not_separated_by_commas_is_named_as_such(tmp_path, separator, n
     )
 
 
+def test_a_table_in_another_encoding_or_a_workbook_is_named_as_such(tmp_path):
+    from diabetes_model.tables import load_dataset
+
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("Größe,target\n1,2\n".encode("latin-1"))
+    with pytest.raises(UserError, match=r"latin\.csv is not UTF-8 text \(.*\); save it as UTF-8"):
+        load_dataset(latin, "target")
+    workbook = tmp_path / "table.xlsx"
+    workbook.write_bytes(b"PK\x03\x04 a zip, as a workbook is")
+    with pytest.raises(UserError, match=r"table\.xlsx is a spreadsheet workbook, .* as CSV UTF-8"):
+        load_dataset(workbook, "target")
+
+
 def test_it_refuses_duplicate_column_names_as_the_file_has_them():
     frame = table().rename(columns={"bmi": "age.1"})  # what pandas makes of a second "age"
     with pytest.raises(UserError, match=r"duplicate column names \(age\)"):

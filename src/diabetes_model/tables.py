@@ -25,6 +25,10 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+# Workbooks people export tables from: refused by name rather than read as broken CSV.
+WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".ods", ".numbers"})
+
+
 def is_parquet(path: Path | str) -> bool:
     return Path(path).suffix.lower() in PARQUET_SUFFIXES
 
@@ -42,15 +46,26 @@ def read_table(path: Path, shown: str | None = None) -> tuple[pd.DataFrame, list
         )
     if not path.is_file():
         raise UserError(f"data file {shown} not found; run `invoke data` first, or fix the path")
-    if is_parquet(urlsplit(shown).path):
+    suffix = Path(urlsplit(shown).path).suffix.lower()
+    if suffix in PARQUET_SUFFIXES:
         return _read_parquet(path, shown)
+    if suffix in WORKBOOK_SUFFIXES:
+        raise UserError(
+            f"{shown} is a spreadsheet workbook, which training does not read; save the sheet "
+            "as CSV UTF-8 (comma-separated) or as Parquet"
+        )
     try:
         with path.open(newline="", encoding="utf-8") as handle:
             header = next(csv.reader(handle), [])
         frame = pd.read_csv(path)
     except pd.errors.EmptyDataError:
         raise UserError(f"{shown} is empty; it needs a header row and data rows") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as error:
+    except UnicodeDecodeError as error:
+        raise UserError(
+            f"{shown} is not UTF-8 text ({first_line(error)}); save it as UTF-8 "
+            "(in Excel: CSV UTF-8)"
+        ) from None
+    except (pd.errors.ParserError, csv.Error) as error:
         raise UserError(
             f"{shown} is not a readable CSV ({first_line(error)}); fix or replace it"
         ) from None
