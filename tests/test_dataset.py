@@ -381,6 +381,28 @@ def test_a_table_of_another_format_needs_target_to_come_in_as_a_new_table(tmp_pa
         put_dataset(project, str(source))
 
 
+def test_names_beyond_ascii_are_written_to_invoke_yaml_as_they_read(tmp_path):
+    import pandas as pd
+    import yaml
+
+    from diabetes_model.dataset import adopt_table, put_dataset
+
+    root, project = project_copy(tmp_path)
+    source = tmp_path / "wohnungen.csv"
+    rows = {
+        "Größe (m²)": [30.0 + i for i in range(20)],
+        "Preis (€)": [1000.0 * i for i in range(20)],
+    }
+    pd.DataFrame(rows).to_csv(source, index=False)
+
+    adopt_table(project, put_dataset(project, str(source), target="Preis (€)"), str(source))
+
+    text = (root / "invoke.yaml").read_text(encoding="utf-8")
+    assert "  target: Preis (€)\n" in text  # as a person typed it, not "Preis (\\u20AC)"
+    assert "  features: Größe (m²)\n" in text
+    assert yaml.safe_load(text)["project"]["target"] == "Preis (€)"
+
+
 def test_without_a_source_it_takes_the_table_project_data_source_names(tmp_path):
     import dataclasses
 

@@ -135,7 +135,7 @@ def write_project_settings(path: Path, values: Mapping[str, Any]) -> None:
         start = len(lines) - 1
     end = next((i for i in top_level if i > start), len(lines))
     for key, value in values.items():
-        text = yaml.safe_dump(value, default_flow_style=True, width=1 << 20)
+        text = yaml.safe_dump(value, default_flow_style=True, width=1 << 20, allow_unicode=True)
         line = f"  {key}: {text.strip().removesuffix('...').strip()}\n"
         found = [i for i in range(start + 1, end) if re.match(rf"  {re.escape(key)}:", lines[i])]
         if found:
