@@ -315,3 +315,14 @@ def test_every_serving_task_documents_every_flag():
         flags = set(inspect.signature(task.body).parameters) - {"c"}
         assert flags == set(task.help), task.name
         assert task.__doc__ and "\n" not in task.__doc__.strip()
+
+
+def test_predict_sends_the_features_of_the_training_table_itself(scoring_url, tmp_path):
+    data = tmp_path / "penguins.csv"
+    frame = penguins(5)
+    frame.insert(0, "penguin_id", range(100, 105))  # an id, left out of the features
+    frame.to_csv(data, index=False)
+    settings = {"data_path": str(data), "target": "species", "features": ["mass_g", "island"]}
+    tasks.predict(context(project=settings), url=scoring_url, file=str(data))
+    (body,) = Recorder.received
+    assert body["input_data"]["columns"] == ["mass_g", "island"]  # in the model's order

@@ -30,13 +30,13 @@ def predict(url: str, file: Path | None, settings: Settings, rows: int, key: str
             sample, _ = load_features(settings)
         except UserError as error:
             raise UserError(f"{error}; or send a request with --file") from None
-    body = request_body(file, sample, rows, settings.target)
+    body = request_body(file, sample, rows, settings)
     return format_predictions(post(url, body, key=key))
 
 
-def request_body(path: Path | None, sample: Any, rows: int = 5, target: str = "") -> dict[str, Any]:
-    """The body to send: a JSON request file as is, a CSV file's rows (without the `target`
-    column, so the training CSV works), or the first `rows` rows of `sample`."""
+def request_body(path: Path | None, sample: Any, rows: int, settings: Settings) -> dict[str, Any]:
+    """The body to send: a JSON request file as is, a CSV file's rows (`feature_rows`), or the
+    first `rows` rows of `sample`."""
     import pandas as pd
 
     from diabetes_model.serving.contract import example_request
@@ -50,11 +50,20 @@ def request_body(path: Path | None, sample: Any, rows: int = 5, target: str = ""
             frame = pd.read_csv(path)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
             raise UserError(f"--file {path} is not a readable CSV ({first_line(error)})") from None
-        return example_request(frame.drop(columns=[target]) if target in frame else frame)
+        return example_request(feature_rows(frame, settings))
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except ValueError as error:
         raise UserError(f"--file {path} is not valid JSON ({error})") from None
+
+
+def feature_rows(frame: Any, settings: Settings) -> Any:
+    """What of a CSV's rows to send, so that the training table itself works: a table with every
+    configured feature goes as those features (its target, ids and other columns stay here);
+    any other table as it is, without the target and the ignored columns."""
+    if settings.features and all(name in frame.columns for name in settings.features):
+        return frame[list(settings.features)]
+    return frame.drop(columns=[c for c in (settings.target, *settings.ignore) if c in frame])
 
 
 def post(url: str, body: Mapping[str, Any], timeout: float = 30.0, key: str = "") -> Answer:
