@@ -153,10 +153,12 @@ def load_model(folder: Path) -> Any:
 def _input_schema(folder: Path) -> list[tuple[str, str]]:
     from mlflow.models import Model
 
-    signature = Model.load(str(folder)).signature
+    from diabetes_model.serving.contract import columns_from_signature
+
+    # Read as the scoring script reads it (the JSON form: "string", not str()'s "DataType.string").
+    columns = columns_from_signature(Model.load(str(folder)).signature.inputs.to_dict())
     kinds = {"boolean": "boolean", "string": "categorical"}
-    # The JSON form names each type as MLmodel does ("string"); str() of a type does not.
-    return [(c["name"], kinds.get(c["type"], "numeric")) for c in signature.inputs.to_dict()]
+    return [(c.name, kinds.get(c.dtype, "numeric")) for c in columns]
 
 
 def model_run_id(folder: Path) -> str:

@@ -8,13 +8,10 @@ import re
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from diabetes_model.errors import UserError, first_line
 from diabetes_model.workstation.doctor import redact
-
-if TYPE_CHECKING:
-    pass
 
 # Any id (subscription, tenant, app, principal) in az's messages is shown as ***.
 _GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
